@@ -1,0 +1,1 @@
+"""The instructor's grading pipeline around nbgrader (``python -m autograder --help``)."""

@@ -1,0 +1,207 @@
+"""The commands of ``python -m autograder`` (run inside the project's environment)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder.paths import DEFAULT_WORKSPACE, EXAMPLES, ROOT, assignments
+
+
+class UserError(Exception):
+    """A problem the person running the command can fix; printed as one line."""
+
+
+def _assignment_list(given: list[str] | None) -> list[str]:
+    known = assignments()
+    if not given or given == ["all"]:
+        return known
+    unknown = [a for a in given if a not in known]
+    if unknown:
+        raise UserError(f"unknown assignment {', '.join(unknown)}; known: {', '.join(known)}")
+    return given
+
+
+def _db_url(args, workspace: Path) -> str:
+    from autograder.nbg import sqlite_url
+
+    return args.db or sqlite_url(workspace / "gradebook.db")
+
+
+def grade_class(submitted: Path, workspace: Path, names: list[str], db_url: str, workers: int,
+                progress: bool = True, quiet: bool = False):
+    """Grade a submitted/ folder into ``workspace``; return (rows, results)."""
+    from autograder.pipeline import copy_submissions, prepare_workspace, read_grades, run_tasks
+    from autograder.report import summary_table, write_csv
+
+    workspace = Path(workspace).resolve()
+    prepare_workspace(workspace, names, db_url)
+    tasks, known = copy_submissions(submitted, workspace, names)
+    results = run_tasks(tasks, workspace, db_url, workers, progress=progress)
+    for k in known:  # a missing notebook is graded (as zero) and explained
+        for r in results:
+            if (r.student, r.assignment) == (k.student, k.assignment):
+                r.ok, r.reason = False, k.reason
+    rows = read_grades(db_url, names)
+    write_csv(workspace / "grades.csv", rows, results, names)
+    if not quiet:
+        print(summary_table(rows, results, names))
+        print(f"\ngrades: {workspace / 'grades.csv'}\nfeedback: {workspace / 'feedback'}"
+              f"\ngradebook: {db_url}")
+    return rows, results
+
+
+def write_examples(out: Path, names: list[str]) -> list[Path]:
+    """Write the bundled example class as out/<student>/<assignment>/<assignment>.ipynb."""
+    import nbformat
+
+    from autograder.answers import make_submission, read_answers
+
+    written = []
+    for name in names:
+        folder = EXAMPLES / name
+        if not folder.is_dir():
+            continue
+        for answer_file in sorted(folder.glob("*.py")):
+            student = answer_file.stem
+            nb = make_submission(name, read_answers(answer_file))
+            target = Path(out) / student / name / f"{name}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, target)
+            written.append(target)
+    return written
+
+
+def cmd_release(args) -> int:
+    from autograder.nbg import generate_release
+
+    names = _assignment_list(args.assignments)
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            generate_release(names, out=Path(tmp))
+            stale = [n for n in names if _tree_differs(Path(tmp) / n, ROOT / "release" / n)]
+        if stale:
+            print(f"release/ is out of date for: {', '.join(stale)}; run: python -m autograder release")
+            return 1
+        print("release/ is up to date")
+        return 0
+    for path in generate_release(names):
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+def _tree_differs(a: Path, b: Path) -> bool:
+    files_a = {p.relative_to(a) for p in a.rglob("*") if p.is_file()}
+    files_b = {p.relative_to(b) for p in b.rglob("*") if p.is_file()} if b.exists() else set()
+    return files_a != files_b or any((a / f).read_bytes() != (b / f).read_bytes() for f in files_a)
+
+
+def cmd_grade(args) -> int:
+    names = _assignment_list(args.assignment)
+    workspace = Path(args.workspace)
+    source = Path(args.submissions)
+    if not source.exists():
+        raise UserError(f"{source} does not exist: give a submitted/ folder or a .zip")
+    if source.is_file():
+        from autograder.intake import unpack_zip
+
+        source = unpack_zip(source, workspace / "incoming")
+    grade_class(source, workspace, names, _db_url(args, workspace), args.workers,
+                progress=not args.no_progress)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    names = [n for n in assignments() if (EXAMPLES / n).is_dir()]
+    if not names:
+        raise UserError("no example class is bundled (autograder/examples/ is empty)")
+    workspace = Path(args.workspace)
+    incoming = workspace / "incoming"
+    if incoming.exists():
+        shutil.rmtree(incoming)
+    write_examples(incoming, names)
+    grade_class(incoming, workspace, names, _db_url(args, workspace), args.workers,
+                progress=not args.no_progress)
+    return 0
+
+
+def cmd_examples(args) -> int:
+    paths = write_examples(Path(args.out), _assignment_list(args.assignment))
+    print(f"wrote {len(paths)} notebooks under {args.out}")
+    return 0
+
+
+def _ensure_chromium() -> None:
+    """The browser test needs Debian's Chromium; install it when missing and allowed."""
+    if shutil.which("chromium"):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        print("note: chromium is missing and cannot be installed here; the browser test "
+              "will fail (install Debian's 'chromium' package)", file=sys.stderr)
+        return
+    print("Installing Debian's chromium for the browser test ...", file=sys.stderr)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, check=False,
+                   stdout=subprocess.DEVNULL)
+
+
+def cmd_test(args, extra: list[str]) -> int:
+    _ensure_chromium()
+    cmd = [sys.executable, "-m", "pytest", "-n", "auto", *extra]
+    return subprocess.run(cmd, cwd=ROOT).returncode
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m autograder",
+                                description="Grade Convolution from Scratch with nbgrader.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp, default_ws: Path):
+        sp.add_argument("--workspace", default=str(default_ws),
+                        help=f"nbgrader course folder for grading state (default: {default_ws})")
+        sp.add_argument("--db", help="gradebook as an SQLAlchemy URL (default: SQLite in the "
+                        "workspace), e.g. postgresql+psycopg://user@host/gradebook")
+        sp.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="grading processes (default: number of cores)")
+        sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    sp = sub.add_parser("demo", help="grade the bundled example class and print the table")
+    common(sp, DEFAULT_WORKSPACE / "demo")
+    sp = sub.add_parser("grade", help="grade a class")
+    sp.add_argument("submissions", help="folder in nbgrader's submitted/<student>/<assignment>/ "
+                    "layout, or a zip of one")
+    sp.add_argument("--assignment", nargs="+", help="assignments to grade (default: all)")
+    common(sp, DEFAULT_WORKSPACE / "grading")
+    sp = sub.add_parser("release", help="regenerate release/ from source/")
+    sp.add_argument("assignments", nargs="*", help="assignments (default: all)")
+    sp.add_argument("--check", action="store_true", help="only check release/ is up to date")
+    sp = sub.add_parser("examples", help="write the example class to a folder")
+    sp.add_argument("out", help="folder to write <student>/<assignment>/ into")
+    sp.add_argument("--assignment", nargs="+", help="assignments (default: all)")
+    sub.add_parser("test", help="run the test suite (extra arguments go to pytest)")
+    return p
+
+
+def run(argv: list[str]) -> int:
+    if argv and argv[0] == "test":
+        return cmd_test(None, argv[1:])
+    args = parser().parse_args(argv)
+    if getattr(args, "workers", 1) < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    commands = {"demo": cmd_demo, "grade": cmd_grade, "release": cmd_release,
+                "examples": cmd_examples}
+    try:
+        return commands[args.command](args)
+    except (UserError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

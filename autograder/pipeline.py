@@ -1,0 +1,252 @@
+"""Grade a class: nbgrader's autograde over worker processes, into one gradebook.
+
+Layout of a workspace (nbgrader's own, so formgrader can open it)::
+
+    WORKSPACE/
+        nbgrader_config.py     loads the course's config
+        gradebook.db           (unless --db names another database)
+        source/ release/       copied from the course and regenerated here
+        submitted/<student>/<assignment>/<notebook>.ipynb
+        autograded/ feedback/  written by the grading
+        grades.csv             points per student, notebook and graded function
+        logs/                  one log per worker
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.paths import CONFIG, ROOT, assignments
+
+__all__ = ["Task", "Result", "prepare_workspace", "copy_submissions", "run_tasks", "read_grades"]
+
+WORKSPACE_CONFIG = f"""\
+# Written by `python -m autograder`: the course's nbgrader settings, for this workspace.
+c = get_config()  # noqa: F821
+load_subconfig({str(CONFIG)!r})  # noqa: F821
+c.CourseDirectory.root = {{root!r}}
+c.CourseDirectory.db_url = {{db_url!r}}
+"""
+
+
+@dataclass(frozen=True, order=True)
+class Task:
+    student: str
+    assignment: str
+
+
+@dataclass
+class Result:
+    student: str
+    assignment: str
+    ok: bool
+    reason: str = ""
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare_workspace(workspace: Path, names: list[str], db_url: str) -> None:
+    """Create the workspace and (re)generate each assignment's release into its gradebook."""
+    from autograder.nbg import generate_into
+
+    workspace = Path(workspace).resolve()
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / "nbgrader_config.py").write_text(
+        WORKSPACE_CONFIG.format(root=str(workspace), db_url=db_url))
+    generate_into(workspace, names, db_url=db_url)
+
+
+def copy_submissions(submitted: Path, workspace: Path, names: list[str]) -> tuple[list[Task], list[Result]]:
+    """Copy ``submitted/<student>/<assignment>/`` into the workspace; originals untouched.
+
+    Returns the tasks to grade and the results already known (nothing to grade).
+    """
+    submitted = Path(submitted)
+    if not submitted.is_dir():
+        raise FileNotFoundError(f"no folder {submitted}: expected submitted/<student>/<assignment>/")
+    tasks, known = [], []
+    students = sorted(p.name for p in submitted.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not students:
+        raise ValueError(f"{submitted} holds no student folders (expected <student>/<assignment>/)")
+    for student in students:
+        for name in names:
+            src = submitted / student / name
+            dst = Path(workspace) / "submitted" / student / name
+            if dst.exists():
+                shutil.rmtree(dst)
+            if not src.is_dir():
+                continue
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+            expected = f"{name}.ipynb"
+            if not (dst / expected).exists():
+                found = sorted(p.name for p in dst.glob("*.ipynb"))
+                known.append(Result(student, name, False,
+                                    f"no notebook {expected} (found: {', '.join(found) or 'none'})"))
+            tasks.append(Task(student, name))
+    return tasks, known
+
+
+def add_students(db_url: str, students: Iterable[str]) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        for student in sorted(set(students)):
+            gb.update_or_create_student(student)
+
+
+class _Worker:
+    def __init__(self, index: int, workspace: Path, db_url: str):
+        log_dir = Path(workspace) / "logs"
+        log_dir.mkdir(exist_ok=True)
+        self.log = open(log_dir / f"worker-{index}.log", "a", encoding="utf-8")  # noqa: SIM115
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder.worker", str(workspace), db_url],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
+            bufsize=1, start_new_session=True, env=env, cwd=str(workspace))
+        self.task: Task | None = None
+        self.started = 0.0
+
+    def send(self, task: Task) -> None:
+        self.task, self.started = task, time.monotonic()
+        self.proc.stdin.write(json.dumps({"student": task.student, "assignment": task.assignment}) + "\n")
+        self.proc.stdin.flush()
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        self.log.close()
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        except (subprocess.TimeoutExpired, BrokenPipeError):
+            self.kill()
+        else:
+            self.log.close()
+
+
+def run_tasks(tasks: list[Task], workspace: Path, db_url: str, workers: int,
+              task_timeout: float = 600.0, progress: bool = True) -> list[Result]:
+    """Autograde every task over ``workers`` processes; a failure is a result, not a crash."""
+    from tqdm import tqdm
+
+    todo = sorted(tasks, key=lambda t: (t.assignment, t.student))
+    results: list[Result] = []
+    if not todo:
+        return results
+    add_students(db_url, (t.student for t in todo))
+    workers = max(1, min(workers, len(todo)))
+    selector = selectors.DefaultSelector()
+    pool: list[_Worker] = []
+    bar = tqdm(total=len(todo), desc="grading", unit="notebook", disable=not progress,
+               file=sys.stderr)
+
+    def start(index: int) -> _Worker:
+        w = _Worker(index, workspace, db_url)
+        selector.register(w.proc.stdout, selectors.EVENT_READ, w)
+        return w
+
+    def finish(w: _Worker, result: Result) -> None:
+        results.append(result)
+        w.task = None
+        bar.set_postfix_str(f"{result.student}/{result.assignment}", refresh=False)
+        bar.update(1)
+
+    try:
+        pool = [start(i) for i in range(workers)]
+        for w in pool:
+            if todo:
+                w.send(todo.pop(0))
+        while any(w.task for w in pool):
+            for key, _ in selector.select(timeout=1.0):
+                w: _Worker = key.data
+                line = w.proc.stdout.readline()
+                if line:
+                    data = json.loads(line)
+                    finish(w, Result(data["student"], data["assignment"], data["ok"],
+                                     data.get("reason", ""), data.get("seconds", 0.0)))
+                else:  # the worker died: record it, start another in its place
+                    selector.unregister(w.proc.stdout)
+                    code = w.proc.wait()
+                    task = w.task
+                    w.kill()
+                    if task:
+                        finish(w, Result(task.student, task.assignment, False,
+                                         f"the grading process died (exit code {code})",
+                                         round(time.monotonic() - w.started, 3)))
+                    i = pool.index(w)
+                    pool[i] = start(i)
+                    w = pool[i]
+                if todo and w.task is None:
+                    w.send(todo.pop(0))
+            now = time.monotonic()
+            for i, w in enumerate(pool):
+                if w.task and now - w.started > task_timeout:
+                    task = w.task
+                    selector.unregister(w.proc.stdout)
+                    w.kill()
+                    finish(w, Result(task.student, task.assignment, False,
+                                     f"grading took longer than {task_timeout:g} s and was stopped",
+                                     round(now - w.started, 3)))
+                    pool[i] = start(i)
+                    if todo:
+                        pool[i].send(todo.pop(0))
+    finally:
+        bar.close()
+        for w in pool:
+            try:
+                selector.unregister(w.proc.stdout)
+            except (KeyError, ValueError):
+                pass
+            w.close()
+        selector.close()
+    return sorted(results, key=lambda r: (r.student, r.assignment))
+
+
+@dataclass(frozen=True)
+class GradeRow:
+    student: str
+    assignment: str
+    notebook: str
+    function: str
+    points: float
+    max_points: float
+
+
+def read_grades(db_url: str, names: list[str] | None = None) -> list[GradeRow]:
+    """Points per student, notebook and graded test cell, from nbgrader's gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    rows = []
+    names = names or assignments()
+    with Gradebook(db_url) as gb:
+        for name in names:
+            try:
+                assignment = gb.find_assignment(name)
+            except MissingEntry:
+                continue
+            for submission in sorted(assignment.submissions, key=lambda s: s.student.id):
+                for nb in submission.notebooks:
+                    for grade in nb.grades:
+                        if grade.cell.cell_type != "code":
+                            continue
+                        rows.append(GradeRow(submission.student.id, name, nb.name,
+                                             grade.name.removeprefix("test_"),
+                                             float(grade.score or 0.0), float(grade.max_score)))
+    return sorted(rows, key=lambda r: (r.student, r.assignment, r.notebook, r.function))

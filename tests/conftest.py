@@ -1,0 +1,88 @@
+"""Shared fixtures: one real autograde run of the whole test class per test session.
+
+With pytest-xdist, the first worker to need the graded class grades it (over all cores,
+with the project's own pipeline around nbgrader) under a file lock; the others wait and
+read the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def _shared_dir(tmp_path_factory) -> Path:
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    return base
+
+
+def _grade_test_class(where: Path) -> dict:
+    import classbuild
+
+    from autograder.cli import grade_class
+    from autograder.nbg import sqlite_url
+
+    names = classbuild.selected_assignments()
+    incoming = where / "incoming"
+    entries = classbuild.build(incoming, names)
+    workspace = where / "workspace"
+    rows, results = grade_class(incoming, workspace, names, sqlite_url(workspace / "gradebook.db"),
+                                workers=os.cpu_count() or 2, progress=False, quiet=True)
+    return {
+        "workspace": str(workspace),
+        "incoming": str(incoming),
+        "assignments": names,
+        "entries": [asdict(e) for e in entries],
+        "rows": [asdict(r) for r in rows],
+        "results": [asdict(r) for r in results],
+    }
+
+
+class GradedClass:
+    """The graded test class: points per student and function, results, folders."""
+
+    def __init__(self, data: dict):
+        self.data = data
+        self.workspace = Path(data["workspace"])
+        self.incoming = Path(data["incoming"])
+        self.assignments = data["assignments"]
+        self.entries = data["entries"]
+        self.points: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
+        for r in data["rows"]:
+            self.points.setdefault((r["student"], r["assignment"]), {})[r["function"]] = (
+                r["points"], r["max_points"])
+        self.results = {(r["student"], r["assignment"]): r for r in data["results"]}
+
+    def scores(self, student: str, assignment: str) -> dict[str, tuple[float, float]]:
+        return self.points.get((student, assignment), {})
+
+    def total(self, student: str, assignment: str) -> tuple[float, float]:
+        s = self.scores(student, assignment)
+        return sum(p for p, _ in s.values()), sum(m for _, m in s.values())
+
+    def autograded(self, student: str, assignment: str) -> Path:
+        return self.workspace / "autograded" / student / assignment / f"{assignment}.ipynb"
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory) -> GradedClass:
+    from filelock import FileLock
+
+    shared = _shared_dir(tmp_path_factory)
+    done = shared / "graded-class.json"
+    with FileLock(str(shared / "graded-class.lock")):
+        if not done.exists():
+            data = _grade_test_class(shared / "graded-class")
+            done.write_text(json.dumps(data))
+    return GradedClass(json.loads(done.read_text()))

@@ -1,0 +1,102 @@
+"""Tests of the hidden tests, through the real autograder (nbgrader) in one shared run.
+
+For every assignment: the instructor's solution gets full marks; the untouched release
+gets zero and every test cell fails with NotImplementedError; every plausible wrong
+implementation in tests/variants/ loses its function's points; every different correct
+one keeps all points; the bundled example class grades as its files say.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from classbuild import selected_assignments, variant_sections
+
+from autograder.report import function_order
+
+ASSIGNMENTS = selected_assignments()
+
+
+def _variant_params():
+    params = []
+    for name in ASSIGNMENTS:
+        for i, (function, kind, label, _) in enumerate(variant_sections(name)):
+            student = f"{name[:2]}-v{i:02d}-{kind}-" + "".join(
+                ch if ch.isalnum() else "-" for ch in function.lower()).strip("-")[:40]
+            params.append(pytest.param(name, student, function, kind,
+                                       id=f"{name[:2]}-{function}-{kind}-{label}"))
+    return params
+
+
+def _explain(graded, student, assignment) -> str:
+    res = graded.results.get((student, assignment), {})
+    return (f"scores {graded.scores(student, assignment)}; grading ok={res.get('ok')} "
+            f"{res.get('reason', '')}")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_gets_full_marks(graded_class, assignment):
+    student = f"{assignment[:2]}-solution"
+    got, possible = graded_class.total(student, assignment)
+    assert possible > 0, f"no graded cells found for {assignment}"
+    assert got == possible, _explain(graded_class, student, assignment)
+    assert graded_class.results[(student, assignment)]["ok"]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_release_gets_zero_with_not_implemented(graded_class, assignment):
+    student = f"{assignment[:2]}-blank"
+    got, possible = graded_class.total(student, assignment)
+    assert possible > 0 and got == 0, _explain(graded_class, student, assignment)
+    nb = nbformat.read(graded_class.autograded(student, assignment), as_version=4)
+    test_cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+                  and c.cell_type == "code"]
+    assert test_cells
+    for cell in test_cells:
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        gid = cell.metadata["nbgrader"]["grade_id"]
+        assert [e.ename for e in errors] == ["NotImplementedError"], (
+            f"{gid}: expected one NotImplementedError, got {[(e.ename, e.evalue) for e in errors]}")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_function_has_wrong_and_correct_variants(assignment):
+    sections = variant_sections(assignment)
+    for function in function_order(assignment):
+        wrong = [s for s in sections if s[0] == function and s[1] == "wrong"]
+        correct = [s for s in sections if s[0] == function and s[1] == "correct"]
+        assert len(wrong) >= 3, f"{assignment}: {function} needs at least 3 wrong variants"
+        assert len(correct) >= 1, f"{assignment}: {function} needs a correct variant"
+
+
+@pytest.mark.parametrize("assignment,student,function,kind", _variant_params())
+def test_variant(graded_class, assignment, student, function, kind):
+    scores = graded_class.scores(student, assignment)
+    assert scores, f"{student} was not graded: {_explain(graded_class, student, assignment)}"
+    if kind == "wrong":
+        points, possible = scores[function]
+        assert points < possible, (
+            f"a wrong {function} kept {points}/{possible} points: the hidden tests miss it")
+    else:
+        lost = {f: s for f, s in scores.items() if s[0] < s[1]}
+        assert not lost, f"a correct {function} lost points: {lost}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_example_class_grades_as_described(graded_class, assignment):
+    prefix = assignment[:2]
+    examples = [e for e in graded_class.entries
+                if e["assignment"] == assignment and e["kind"] == "example"]
+    names = {e["label"] for e in examples}
+    assert {"perfect", "blank"} <= names, f"{assignment}: examples need perfect.py and blank.py"
+    assert len(names) >= 4, f"{assignment}: examples need at least two students with mistakes"
+    for e in examples:
+        got, possible = graded_class.total(e["student"], assignment)
+        if e["label"] == "perfect":
+            assert got == possible > 0
+        elif e["label"] == "blank":
+            assert got == 0
+        else:
+            assert 0 <= got < possible, f"{e['student']} has mistakes but got {got}/{possible}"
+    assert graded_class.total(f"{prefix}-ex-perfect", assignment) == graded_class.total(
+        f"{prefix}-solution", assignment)

@@ -19,6 +19,7 @@ commands:
   release    regenerate release/ from source/ with nbgrader
   examples   write the bundled example class (submitted/ layout) to a folder
   test       run the whole test suite (pytest -n auto), installing what it needs
+  lab        open JupyterLab on the student notebooks in release/
 
 python -m autograder COMMAND --help describes each.
 """

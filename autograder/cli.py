@@ -43,10 +43,13 @@ def grade_class(submitted: Path, workspace: Path, names: list[str], db_url: str,
     prepare_workspace(workspace, names, db_url)
     tasks, known = copy_submissions(submitted, workspace, names)
     results = run_tasks(tasks, workspace, db_url, workers, progress=progress)
-    for k in known:  # a missing notebook is graded (as zero) and explained
-        for r in results:
-            if (r.student, r.assignment) == (k.student, k.assignment):
-                r.ok, r.reason = False, k.reason
+    graded = {(r.student, r.assignment): r for r in results}
+    for k in known:
+        if (k.student, k.assignment) in graded:
+            graded[(k.student, k.assignment)].notes.extend(k.notes)
+        else:
+            results.append(k)
+    results.sort(key=lambda r: (r.student, r.assignment))
     rows = read_grades(db_url, names)
     write_csv(workspace / "grades.csv", rows, results, names)
     if not quiet:
@@ -151,6 +154,12 @@ def _ensure_chromium() -> None:
                    stdout=subprocess.DEVNULL)
 
 
+def cmd_lab(extra: list[str]) -> int:
+    """Open JupyterLab on the student notebooks (release/)."""
+    cmd = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT / 'release'}", *extra]
+    return subprocess.run(cmd, cwd=ROOT).returncode
+
+
 def cmd_test(args, extra: list[str]) -> int:
     _ensure_chromium()
     cmd = [sys.executable, "-m", "pytest", "-n", "auto", *extra]
@@ -185,12 +194,15 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("out", help="folder to write <student>/<assignment>/ into")
     sp.add_argument("--assignment", nargs="+", help="assignments (default: all)")
     sub.add_parser("test", help="run the test suite (extra arguments go to pytest)")
+    sub.add_parser("lab", help="open JupyterLab on the student notebooks (extra arguments go to it)")
     return p
 
 
 def run(argv: list[str]) -> int:
     if argv and argv[0] == "test":
         return cmd_test(None, argv[1:])
+    if argv and argv[0] == "lab":
+        return cmd_lab(argv[1:])
     args = parser().parse_args(argv)
     if getattr(args, "workers", 1) < 1:
         print("error: --workers must be at least 1", file=sys.stderr)

@@ -66,10 +66,33 @@ def prepare_workspace(workspace: Path, names: list[str], db_url: str) -> None:
     generate_into(workspace, names, db_url=db_url)
 
 
+def _grade_ids(notebook: Path) -> set[str]:
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata}
+
+
+def _readable(path: Path) -> str | None:
+    """None if ``path`` is a readable notebook, else why not (one line)."""
+    import nbformat
+
+    try:
+        nbformat.read(path, as_version=4)
+    except UnicodeDecodeError:
+        return f"{path.name} is not UTF-8 text (was it saved by another program?)"
+    except Exception as err:  # nbformat raises several kinds for broken JSON
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return f"{path.name} is not a readable notebook ({first[:120]})"
+    return None
+
+
 def copy_submissions(submitted: Path, workspace: Path, names: list[str]) -> tuple[list[Task], list[Result]]:
     """Copy ``submitted/<student>/<assignment>/`` into the workspace; originals untouched.
 
-    Returns the tasks to grade and the results already known (nothing to grade).
+    Returns the tasks to grade and the results known without grading: a notebook that
+    cannot be read or is missing (zero, with the reason), or one saved under another
+    name (graded under the right name, with a note).
     """
     submitted = Path(submitted)
     if not submitted.is_dir():
@@ -87,12 +110,30 @@ def copy_submissions(submitted: Path, workspace: Path, names: list[str]) -> tupl
             if not src.is_dir():
                 continue
             shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-            expected = f"{name}.ipynb"
-            if not (dst / expected).exists():
-                found = sorted(p.name for p in dst.glob("*.ipynb"))
-                known.append(Result(student, name, False,
-                                    f"no notebook {expected} (found: {', '.join(found) or 'none'})"))
+            expected = dst / f"{name}.ipynb"
+            notes = []
+            if not expected.exists():
+                found = sorted(p for p in dst.glob("*.ipynb"))
+                ids = _grade_ids(Path(workspace) / "source" / name / f"{name}.ipynb")
+                ours = [p for p in found if _readable(p) is None and _grade_ids(p) & ids]
+                if len(ours) == 1:
+                    ours[0].rename(expected)
+                    notes.append(f"graded {ours[0].name} as {expected.name} (saved under another name)")
+                else:
+                    listing = ", ".join(p.name for p in found) or "none"
+                    known.append(Result(student, name, False,
+                                        f"no notebook {expected.name} (found: {listing})"))
+                    continue
+            problem = _readable(expected)
+            if problem:
+                known.append(Result(student, name, False, problem))
+                continue
+            extra = sorted(p.name for p in dst.iterdir() if p != expected)
+            if extra:
+                notes.append(f"ignored extra files: {', '.join(extra)[:200]}")
             tasks.append(Task(student, name))
+            if notes:
+                known.append(Result(student, name, True, "", notes=notes))
     return tasks, known
 
 

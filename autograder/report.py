@@ -16,14 +16,28 @@ CSV_FIELDS = ["student", "assignment", "notebook", "function", "points", "max_po
               "reason"]
 
 
-def function_order(assignment: str) -> list[str]:
-    """Graded functions (test cells, ``test_`` dropped) in notebook order."""
+def function_points(assignment: str) -> dict[str, float]:
+    """Graded functions (test cells, ``test_`` dropped) and their points, in notebook order."""
     path = source_notebook(assignment)
     if not path.exists():
-        return []
+        return {}
     nb = nbformat.read(path, as_version=4)
-    return [c.metadata["nbgrader"]["grade_id"].removeprefix("test_") for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    return {c.metadata["nbgrader"]["grade_id"].removeprefix("test_"):
+            float(c.metadata["nbgrader"].get("points", 0)) for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"}
+
+
+def function_order(assignment: str) -> list[str]:
+    """Graded functions (test cells, ``test_`` dropped) in notebook order."""
+    return list(function_points(assignment))
+
+
+def explain(res) -> str:
+    """The reason a notebook was not graded, and any notes, in one line."""
+    if res is None:
+        return ""
+    parts = [] if res.ok else [res.reason or "not graded"]
+    return "; ".join(parts + list(res.notes))
 
 
 def write_csv(path: Path, rows, results, names: list[str]) -> None:
@@ -38,12 +52,12 @@ def write_csv(path: Path, rows, results, names: list[str]) -> None:
         res = status.get((r.student, r.assignment))
         out.append([r.student, r.assignment, r.notebook, r.function, f"{r.points:g}",
                     f"{r.max_points:g}", "graded" if res is None or res.ok else "failed",
-                    "" if res is None else res.reason])
+                    explain(res)])
     for res in results:
         if (res.student, res.assignment) not in have:
-            for fn in function_order(res.assignment):
-                out.append([res.student, res.assignment, res.assignment, fn, "0", "", "failed",
-                            res.reason])
+            for fn, most in function_points(res.assignment).items():
+                out.append([res.student, res.assignment, res.assignment, fn, "0", f"{most:g}", "failed",
+                            explain(res)])
     order = {n: i for i, n in enumerate(names)}
     fn_index = {n: {f: i for i, f in enumerate(function_order(n))} for n in names}
     out.sort(key=lambda row: (row[0], order.get(row[1], 99), row[2],
@@ -69,14 +83,15 @@ def summary_table(rows, results, names: list[str]) -> str:
                           {r.student for r in results if r.assignment == name})
         if not students:
             continue
-        functions = [f for f in function_order(name) if f in maxima[name]] or sorted(maxima[name])
+        maxima[name] = function_points(name) or maxima[name]
+        functions = list(maxima[name])
         total_max = sum(maxima[name].values())
         header = ["student", *functions, f"total/{total_max:g}", "note"]
         table = []
         for s in students:
             pts = by.get((name, s), {})
             res = status.get((s, name))
-            note = "" if res is None or res.ok else f"not graded: {res.reason}"
+            note = explain(res) if res is None or res.ok else f"not graded: {explain(res)}"
             table.append([s, *[f"{pts.get(f, 0):g}" for f in functions],
                           f"{sum(pts.values()):g}", note])
         table.insert(0, [" ", *[f"/{maxima[name][f]:g}" for f in functions], "", ""])

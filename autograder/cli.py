@@ -139,19 +139,27 @@ def cmd_examples(args) -> int:
     return 0
 
 
-def _ensure_chromium() -> None:
-    """The browser test needs Debian's Chromium; install it when missing and allowed."""
-    if shutil.which("chromium"):
+SYSTEM_PACKAGES = {  # Debian package: a file that shows it is there
+    "chromium": "/usr/bin/chromium",          # the browser test
+    "bubblewrap": "/usr/bin/bwrap",           # the grading sandbox
+    "postgresql": "/usr/lib/postgresql",      # the shared-gradebook test
+}
+
+
+def _ensure_system_packages() -> None:
+    """Install the Debian packages the tests need when missing (as root with apt-get)."""
+    missing = [pkg for pkg, path in SYSTEM_PACKAGES.items() if not Path(path).exists()]
+    if not missing:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        print("note: chromium is missing and cannot be installed here; the browser test "
-              "will fail (install Debian's 'chromium' package)", file=sys.stderr)
+        print(f"note: {', '.join(missing)} missing and cannot be installed here (needs root "
+              "and apt-get); the tests that need them will fail", file=sys.stderr)
         return
-    print("Installing Debian's chromium for the browser test ...", file=sys.stderr)
+    print(f"Installing Debian's {', '.join(missing)} for the tests ...", file=sys.stderr)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, check=False,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+                   env=env, check=False, stdout=subprocess.DEVNULL)
 
 
 def cmd_lab(extra: list[str]) -> int:
@@ -161,7 +169,7 @@ def cmd_lab(extra: list[str]) -> int:
 
 
 def cmd_test(args, extra: list[str]) -> int:
-    _ensure_chromium()
+    _ensure_system_packages()
     cmd = [sys.executable, "-m", "pytest", "-n", "auto", *extra]
     return subprocess.run(cmd, cwd=ROOT).returncode
 

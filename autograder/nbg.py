@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -79,7 +80,14 @@ def generate_into(root: Path, names: list[str], source: Path = SOURCE, db_url: s
         if dst.exists():
             shutil.rmtree(dst)
         shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-        _run(api.generate_assignment(name, force=True), f"generate the release of {name}")
+        # Several graders may share one database (PostgreSQL): if another one is creating
+        # the same rows at this moment, nbgrader fails on a unique constraint; try again.
+        for attempt in range(5):
+            result = api.generate_assignment(name, force=True)
+            if result.get("success") or attempt == 4:
+                break
+            time.sleep(0.5 + attempt)
+        _run(result, f"generate the release of {name}")
     return api
 
 

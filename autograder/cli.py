@@ -120,7 +120,7 @@ def cmd_grade(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    names = [n for n in assignments() if (EXAMPLES / n).is_dir()]
+    names = [n for n in _assignment_list(args.assignment) if (EXAMPLES / n).is_dir()]
     if not names:
         raise UserError("no example class is bundled (autograder/examples/ is empty)")
     workspace = Path(args.workspace)
@@ -189,6 +189,7 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     sp = sub.add_parser("demo", help="grade the bundled example class and print the table")
+    sp.add_argument("--assignment", nargs="+", help="assignments to grade (default: all)")
     common(sp, DEFAULT_WORKSPACE / "demo")
     sp = sub.add_parser("grade", help="grade a class")
     sp.add_argument("submissions", help="folder in nbgrader's submitted/<student>/<assignment>/ "

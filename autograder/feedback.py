@@ -57,15 +57,25 @@ def feedback_notebook(nb, scores: dict) -> nbformat.NotebookNode:
     return nb
 
 
+_EXPORTER = None
+
+
+def _exporter():
+    global _EXPORTER
+    if _EXPORTER is None:  # loading the template costs more than rendering: load it once
+        from nbconvert import HTMLExporter
+
+        _EXPORTER = HTMLExporter(template_name="lab")
+    return _EXPORTER
+
+
 def write_feedback(root, db_url: str, assignment: str, student: str) -> list[Path]:
     """Write ``feedback/<student>/<assignment>/<notebook>.html`` for each notebook."""
-    from nbconvert import HTMLExporter
-
     root = Path(root)
     graded = root / "autograded" / student / assignment
     out_dir = root / "feedback" / student / assignment
     out_dir.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter(template_name="lab")
+    exporter = _exporter()
     written = []
     for path in sorted(graded.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
@@ -77,7 +87,6 @@ def write_feedback(root, db_url: str, assignment: str, student: str) -> list[Pat
             "name": f"{assignment} feedback for {student}: {total:g} / {possible:g}"}})
         banner = (f"<div style='padding:1em;background:#eef'><b>{html.escape(assignment)}</b>"
                   f" — {html.escape(student)}: {total:g} / {possible:g} points</div>")
-        body = body.replace("<body", "<body", 1)
         body = re.sub(r"(<body[^>]*>)", r"\1" + banner, body, count=1)
         target = out_dir / f"{path.stem}.html"
         target.write_text(body, encoding="utf-8")

@@ -146,12 +146,15 @@ def add_students(db_url: str, students: Iterable[str]) -> None:
 
 
 class _Worker:
-    def __init__(self, index: int, workspace: Path, db_url: str):
+    def __init__(self, index: int, workspace: Path, db_url: str, threads: int = 1):
         log_dir = Path(workspace) / "logs"
         log_dir.mkdir(exist_ok=True)
         self.log = open(log_dir / f"worker-{index}.log", "a", encoding="utf-8")  # noqa: SIM115
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        # Workers share the cores: one BLAS/OpenMP pool per core, not one per worker each.
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(var, str(threads))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "autograder.worker", str(workspace), db_url],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
@@ -198,8 +201,10 @@ def run_tasks(tasks: list[Task], workspace: Path, db_url: str, workers: int,
     bar = tqdm(total=len(todo), desc="grading", unit="notebook", disable=not progress,
                file=sys.stderr)
 
+    threads = max(1, (os.cpu_count() or 1) // workers)
+
     def start(index: int) -> _Worker:
-        w = _Worker(index, workspace, db_url)
+        w = _Worker(index, workspace, db_url, threads)
         selector.register(w.proc.stdout, selectors.EVENT_READ, w)
         return w
 

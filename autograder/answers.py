@@ -8,7 +8,9 @@ An answer file is Python text cut into sections, one per solution cell::
     def pad(image, pad_width, mode="reflect", cval=0.0):
         ...
 
-``# %% <grade_id>`` replaces that solution cell's code with the section's code.
+``# %% <grade_id>`` replaces that solution cell's code with the section's code (any
+cell with that nbgrader id, locked ones included: a student can edit those too, and
+nbgrader restores them when grading). ``# %% <grade_id>: delete`` deletes that cell.
 ``# %% <grade_id>: <label>`` is the same, with a label (used by the tests' variant
 files, where each section becomes a submission of its own). ``# %% all: solution``
 fills every solution cell not given otherwise with the instructor's solution from
@@ -45,6 +47,7 @@ class Answers:
     description: str = ""
     use_solutions: bool = False
     cells: dict[str, str] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
 
 
 def parse_sections(text: str, origin: str = "answer file") -> tuple[str, list[Section]]:
@@ -86,8 +89,10 @@ def read_answers(path: Path) -> Answers:
             if s.label != "solution":
                 raise ValueError(f"{path}: the only 'all' section is '# %% all: solution'")
             answers.use_solutions = True
-        elif s.grade_id in answers.cells:
+        elif s.grade_id in answers.cells or s.grade_id in answers.deleted:
             raise ValueError(f"{path}: two sections for {s.grade_id!r}")
+        elif s.label == "delete":
+            answers.deleted.add(s.grade_id)
         else:
             answers.cells[s.grade_id] = s.code
     return answers
@@ -107,13 +112,16 @@ def solutions(assignment: str) -> dict[str, str]:
 def make_submission(assignment: str, answers: Answers, release: Path | None = None):
     """Return the release notebook of ``assignment`` filled in with ``answers``."""
     nb = nbformat.read(release or release_notebook(assignment), as_version=4)
-    cells = _solution_cells(nb)
-    unknown = sorted(set(answers.cells) - set(cells))
+    cells = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+             if c.metadata.get("nbgrader", {}).get("grade_id")}
+    unknown = sorted((set(answers.cells) | answers.deleted) - set(cells))
     if unknown:
-        raise ValueError(f"{assignment} has no solution cell {', '.join(map(repr, unknown))}; "
-                         f"its solution cells are {', '.join(cells)}")
+        raise ValueError(f"{assignment} has no cell {', '.join(map(repr, unknown))}; its "
+                         f"solution cells are {', '.join(_solution_cells(nb))}")
     filled = solutions(assignment) if answers.use_solutions else {}
     filled.update(answers.cells)
     for gid, code in filled.items():
         cells[gid].source = code
+    nb.cells = [c for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") not in answers.deleted]
     return nb

@@ -59,24 +59,32 @@ def grade_class(submitted: Path, workspace: Path, names: list[str], db_url: str,
     return rows, results
 
 
-def write_examples(out: Path, names: list[str]) -> list[Path]:
-    """Write the bundled example class as out/<student>/<assignment>/<assignment>.ipynb."""
+def write_examples(out: Path, names: list[str], hostile: bool = False) -> list[Path]:
+    """Write the bundled example class as out/<student>/<assignment>/<assignment>.ipynb.
+
+    With ``hostile``, add the hostile students (autograder/examples/hostile/) and the
+    broken submissions (autograder/broken.py) of the first assignment.
+    """
     import nbformat
 
     from autograder.answers import make_submission, read_answers
+    from autograder.broken import write_broken
 
     written = []
-    for name in names:
-        folder = EXAMPLES / name
-        if not folder.is_dir():
-            continue
-        for answer_file in sorted(folder.glob("*.py")):
+    folders = [(name, EXAMPLES / name) for name in names]
+    if hostile:
+        folders += [(name, EXAMPLES / "hostile" / name) for name in names]
+    for name, folder in folders:
+        for answer_file in sorted(folder.glob("*.py")) if folder.is_dir() else []:
             student = answer_file.stem
             nb = make_submission(name, read_answers(answer_file))
             target = Path(out) / student / name / f"{name}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, target)
             written.append(target)
+    if hostile and names:
+        for student in write_broken(out, names[0]):
+            written.append(Path(out) / student / names[0])
     return written
 
 
@@ -127,14 +135,14 @@ def cmd_demo(args) -> int:
     incoming = workspace / "incoming"
     if incoming.exists():
         shutil.rmtree(incoming)
-    write_examples(incoming, names)
+    write_examples(incoming, names, hostile=not args.honest_only)
     grade_class(incoming, workspace, names, _db_url(args, workspace), args.workers,
                 progress=not args.no_progress)
     return 0
 
 
 def cmd_examples(args) -> int:
-    paths = write_examples(Path(args.out), _assignment_list(args.assignment))
+    paths = write_examples(Path(args.out), _assignment_list(args.assignment), hostile=args.hostile)
     print(f"wrote {len(paths)} notebooks under {args.out}")
     return 0
 
@@ -190,6 +198,8 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("demo", help="grade the bundled example class and print the table")
     sp.add_argument("--assignment", nargs="+", help="assignments to grade (default: all)")
+    sp.add_argument("--honest-only", action="store_true",
+                    help="leave out the hostile and broken submissions")
     common(sp, DEFAULT_WORKSPACE / "demo")
     sp = sub.add_parser("grade", help="grade a class")
     sp.add_argument("submissions", help="folder in nbgrader's submitted/<student>/<assignment>/ "
@@ -201,6 +211,7 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--check", action="store_true", help="only check release/ is up to date")
     sp = sub.add_parser("examples", help="write the example class to a folder")
     sp.add_argument("out", help="folder to write <student>/<assignment>/ into")
+    sp.add_argument("--hostile", action="store_true", help="add hostile and broken submissions")
     sp.add_argument("--assignment", nargs="+", help="assignments (default: all)")
     sub.add_parser("test", help="run the test suite (extra arguments go to pytest)")
     sub.add_parser("lab", help="open JupyterLab on the student notebooks (extra arguments go to it)")

@@ -34,7 +34,7 @@ def in_project_env() -> bool:
 
 def ensure_env(quiet: bool = False) -> Path:
     """Create or update the environment; return its Python."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (this file must run on any Python 3)
         sys.exit(f"error: Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
     python = _venv_python()
     if not python.exists():

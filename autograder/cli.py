@@ -37,7 +37,7 @@ def grade_class(submitted: Path, workspace: Path, names: list[str], db_url: str,
                 progress: bool = True, quiet: bool = False):
     """Grade a submitted/ folder into ``workspace``; return (rows, results)."""
     from autograder.pipeline import copy_submissions, prepare_workspace, read_grades, run_tasks
-    from autograder.report import summary_table, write_csv
+    from autograder.report import integrity_section, summary_table, write_csv
 
     workspace = Path(workspace).resolve()
     prepare_workspace(workspace, names, db_url)
@@ -54,6 +54,8 @@ def grade_class(submitted: Path, workspace: Path, names: list[str], db_url: str,
     write_csv(workspace / "grades.csv", rows, results, names)
     if not quiet:
         print(summary_table(rows, results, names))
+        print()
+        print(integrity_section(results))
         print(f"\ngrades: {workspace / 'grades.csv'}\nfeedback: {workspace / 'feedback'}"
               f"\ngradebook: {db_url}")
     return rows, results

@@ -53,6 +53,7 @@ class Result:
     reason: str = ""
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    flags: list[dict] = field(default_factory=list)  # autograder.integrity.Flag as dicts
 
 
 def prepare_workspace(workspace: Path, names: list[str], db_url: str) -> None:
@@ -226,7 +227,8 @@ def run_tasks(tasks: list[Task], workspace: Path, db_url: str, workers: int,
                 if line:
                     data = json.loads(line)
                     finish(w, Result(data["student"], data["assignment"], data["ok"],
-                                     data.get("reason", ""), data.get("seconds", 0.0)))
+                                     data.get("reason", ""), data.get("seconds", 0.0),
+                                     flags=data.get("flags", [])))
                 else:  # the worker died: record it, start another in its place
                     selector.unregister(w.proc.stdout)
                     code = w.proc.wait()

@@ -13,7 +13,27 @@ from autograder.paths import source_notebook
 __all__ = ["function_order", "write_csv", "summary_table"]
 
 CSV_FIELDS = ["student", "assignment", "notebook", "function", "points", "max_points", "status",
-              "reason"]
+              "reason", "flags"]
+
+
+def _flags(res):
+    from autograder.integrity import Flag
+
+    return [Flag(**f) for f in (res.flags if res is not None else [])]
+
+
+def flags_text(res) -> str:
+    """The integrity flags of one submission as one CSV cell."""
+    from autograder.integrity import flags_column
+
+    return flags_column(_flags(res))
+
+
+def integrity_section(results) -> str:
+    """The instructor's summary of integrity flags, one bullet per flagged submission."""
+    from autograder.integrity import summary
+
+    return "\n".join(["Integrity", *summary({(r.student, r.assignment): _flags(r) for r in results})])
 
 
 def function_points(assignment: str) -> dict[str, float]:
@@ -52,12 +72,12 @@ def write_csv(path: Path, rows, results, names: list[str]) -> None:
         res = status.get((r.student, r.assignment))
         out.append([r.student, r.assignment, r.notebook, r.function, f"{r.points:g}",
                     f"{r.max_points:g}", "graded" if res is None or res.ok else "failed",
-                    explain(res)])
+                    explain(res), flags_text(res)])
     for res in results:
         if (res.student, res.assignment) not in have:
             for fn, most in function_points(res.assignment).items():
                 out.append([res.student, res.assignment, res.assignment, fn, "0", f"{most:g}", "failed",
-                            explain(res)])
+                            explain(res), flags_text(res)])
     order = {n: i for i, n in enumerate(names)}
     fn_index = {n: {f: i for i, f in enumerate(function_order(n))} for n in names}
     out.sort(key=lambda row: (row[0], order.get(row[1], 99), row[2],

@@ -7,6 +7,7 @@ writes that student's feedback. Everything nbgrader logs goes to stderr (a log f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -19,7 +20,10 @@ def main() -> int:
     # Our answers go to the real stdout only; anything else printed goes to the log.
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    from pathlib import Path
+
     from autograder.feedback import write_feedback
+    from autograder.integrity import runtime_flags, scan
     from autograder.nbg import api_for
 
     api = api_for(root, db_url)
@@ -38,6 +42,17 @@ def main() -> int:
             result["ok"] = False
             result["reason"] = f"{type(err).__name__}: {err}"
             traceback.print_exc()
+        try:  # tampering is reported whatever the grading gave
+            a, st = task["assignment"], task["student"]
+            flags = scan(Path(root, "submitted", st, a, f"{a}.ipynb"),
+                         Path(root, "release", a, f"{a}.ipynb"), a)
+            graded = Path(root, "autograded", st, a, f"{a}.ipynb")
+            if graded.exists():
+                flags += runtime_flags(graded)
+            result["flags"] = [dataclasses.asdict(f) for f in flags]
+        except Exception as err:
+            result["flags"] = [{"cell_index": -1, "grade_id": None, "line": None,
+                                "kind": "scan-error", "message": f"integrity scan failed: {err}"}]
         result["seconds"] = round(time.monotonic() - start, 3)
         answers.write(json.dumps(result) + "\n")
     return 0

@@ -58,3 +58,13 @@ def test_readme_starts_with_two_commands():
     commands = re.findall(r"^\s*(python3 -m autograder \w+)\s*$", quick, re.MULTILINE)
     assert commands == ["python3 -m autograder demo", "python3 -m autograder test"]
     assert "python3 -m autograder test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_ruff_is_clean():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise",
+                           "autograder", "course", "tests", "benchmarks"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]

@@ -104,7 +104,7 @@ def test_two_graders_share_one_postgresql_gradebook(postgres, tmp_path):
              "--no-progress"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         time.sleep(0.2)
     outs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-3000:]
 
     with Gradebook(postgres) as gb:

@@ -1,0 +1,438 @@
+"""The grading kernel's sandbox, for real: bubblewrap, memory cap, timeouts, output caps.
+
+Every test runs real kernels through :class:`autograder.sandbox.SandboxExecute` (nbgrader's
+Execute preprocessor), or nbgrader's autograde, on small notebooks. Nothing is mocked and
+nothing is skipped: without bubblewrap these tests fail and say how to install it.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from traitlets.config import Config
+
+from autograder import sandbox
+from autograder.sandbox import GIB, KERNEL_NAME, MIB, Limits, configure
+
+INSTALL = "bubblewrap is required for the grading sandbox: apt-get install bubblewrap"
+
+
+@pytest.fixture(autouse=True)
+def _needs_bwrap():
+    assert shutil.which("bwrap"), INSTALL
+    assert sandbox.sandbox_available(), f"bwrap is installed but cannot sandbox here. {INSTALL}"
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def _folder(path: Path) -> Path:
+    """A folder the sandbox's user (``nobody`` when tests run as root) can enter."""
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o755)
+    return path
+
+
+def _run(tmp_path: Path, cells: list[str], *, limits: Limits | None = None,
+         cwd: Path | None = None, **kwargs):
+    """Run ``cells`` in a sandboxed kernel; the notebook, seconds taken, config."""
+    config = Config()
+    configure(config, tmp_path / "work", limits or Limits(cell_timeout=3), **kwargs)
+    config.Execute.iopub_timeout = 2
+    config.SandboxExecute.recover_timeout = 2.0
+    return (*_execute(config, cells, cwd or _folder(tmp_path / "nb")), config)
+
+
+def _execute(config: Config, cells: list[str], cwd: Path):
+    nb = nbformat.v4.new_notebook()
+    # The notebook asks for python3; the configured kernel must run anyway.
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                  "language": "python"}}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    executor = sandbox.SandboxExecute(config=config)
+    start = time.monotonic()
+    executor.preprocess(nb, {"metadata": {"path": str(cwd)}})
+    return nb, time.monotonic() - start
+
+
+def _text(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def _errors(cell) -> list[str]:
+    return [o.ename for o in cell.outputs if o.output_type == "error"]
+
+
+def _kernels_left(config: Config) -> list[int]:
+    """Processes still running with a connection file of this configuration's run dir."""
+    run_dir = config.SandboxExecute.run_dir
+    left = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if run_dir.encode() in cmdline:
+                left.append(int(entry.name))
+    return left
+
+
+# --- memory ----------------------------------------------------------------------------------
+
+def test_memory_cap_then_a_huge_allocation(tmp_path):
+    nb, seconds, _ = _run(tmp_path, [
+        "import resource, socket\n"
+        "print(resource.getrlimit(resource.RLIMIT_AS)[0] / 2**30, socket.gethostname())",
+        "import numpy as np\na = np.empty(2**30, dtype=np.uint8)\n"
+        "print(a.nbytes / 2**30, 'GiB ok'); del a",
+        "b = np.ones(3 * 2**30, dtype=np.uint8)",
+        "c = np.ones(50 * 10**9, dtype=np.uint8)",
+        "print('alive')",
+    ])
+    limit, host = _text(nb.cells[0]).split()
+    assert float(limit) == 2.0 and host == "sandbox"  # our kernel, not the notebook's python3
+    assert _text(nb.cells[1]) == "1.0 GiB ok\n"  # under the cap: fine
+    assert _errors(nb.cells[2]) == ["MemoryError"]  # 3 GiB under a 2 GiB cap
+    assert _errors(nb.cells[3]) == ["MemoryError"]  # 50 GB: refused just the same
+    assert _text(nb.cells[4]) == "alive\n"
+    # The grading process never held any of it.
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < GIB // 1024
+    assert seconds < 30
+
+
+# --- files -----------------------------------------------------------------------------------
+
+def _course(root: Path) -> dict[str, Path]:
+    """A course folder whose files everybody may write: only the sandbox stops writes."""
+    files = {
+        "gradebook": root / "gradebook.db",
+        "source": root / "source" / "ps1" / "ps1.ipynb",
+        "other_student": root / "submitted" / "bob" / "ps1" / "ps1.ipynb",
+        "own_notebook": root / "autograded" / "alice" / "ps1" / "ps1.ipynb",
+    }
+    for path in files.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("original")
+        path.chmod(0o666)
+    for path in files.values():
+        for folder in (path.parent, *path.parent.parents):
+            if folder == root.parent:
+                break
+            folder.chmod(0o777)
+    return files
+
+
+_WRITE_ALL = """
+import errno
+for name, path in {paths!r}.items():
+    try:
+        with open(path, "a") as f:
+            f.write("changed")
+        print(name, "WRITTEN")
+    except OSError as err:
+        print(name, errno.errorcode[err.errno])
+"""
+
+
+def test_files_outside_tmp_are_read_only(tmp_path):
+    root = tmp_path / "course"
+    files = _course(root)
+    cwd = files["own_notebook"].parent
+    targets = {k: str(v) for k, v in files.items()}
+    targets["new_file_here"] = str(cwd / "new.txt")
+    targets["project"] = str(Path(sandbox.__file__).with_name("sandbox_probe.txt"))
+    scratch = _folder(tmp_path / "scratch")
+    try:
+        nb, _, _ = _run(tmp_path, [
+            _WRITE_ALL.format(paths=targets),
+            "print(open('ps1.ipynb').read(), open(" + repr(str(files["gradebook"])) + ").read())",
+            "open('/tmp/scratch.txt', 'w').write('ok'); print(open('/tmp/scratch.txt').read())",
+            "open(" + repr(str(scratch / "out.txt")) + ", 'w').write('allowed')",
+        ], cwd=cwd, readable=[root], writable=[scratch])  # root is under /tmp: show it read-only
+        assert not Path(targets["project"]).exists()
+    finally:
+        Path(targets["project"]).unlink(missing_ok=True)
+    results = dict(line.split() for line in _text(nb.cells[0]).splitlines())
+    assert results == {name: "EROFS" for name in targets}, results
+    assert _text(nb.cells[1]) == "original original\n"  # readable, not writable
+    assert _text(nb.cells[2]) == "ok\n"  # the private /tmp is writable
+    assert (scratch / "out.txt").read_text() == "allowed"  # and so is what was asked for
+    assert all(p.read_text() == "original" for p in files.values())
+    assert not (cwd / "new.txt").exists()
+
+
+def test_hidden_course_folder(tmp_path):
+    root = tmp_path / "course"
+    files = _course(root)
+    cwd = files["own_notebook"].parent
+    nb, _, _ = _run(tmp_path, [
+        "import os\nprint(sorted(os.listdir(" + repr(str(root)) + ")))",
+        "print(open('ps1.ipynb').read())",
+        _WRITE_ALL.format(paths={"gradebook": str(files["gradebook"])}),
+        "open(" + repr(str(files["source"])) + ")",
+    ], cwd=cwd, hide=[root])
+    assert _text(nb.cells[0]) == "['autograded']\n"  # only the way to the notebook's folder
+    assert _text(nb.cells[1]) == "original\n"
+    assert _text(nb.cells[2]) == "gradebook EROFS\n"
+    assert _errors(nb.cells[3]) == ["FileNotFoundError"]
+    assert files["gradebook"].read_text() == "original"
+
+
+# --- network and environment --------------------------------------------------------------------
+
+def test_no_network_not_even_loopback(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_SECRET", "s3cret")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        nb, _, _ = _run(tmp_path, [
+            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=5)",
+            "socket.create_connection(('1.1.1.1', 53), timeout=5)",
+            "import os\nprint(os.environ.get('GRADER_SECRET'), os.environ['HOME'])",
+        ])
+        server.settimeout(0.1)
+        with pytest.raises(TimeoutError):
+            server.accept()  # nothing ever came
+    assert _errors(nb.cells[0]) == ["ConnectionRefusedError"]
+    assert _errors(nb.cells[1]) == ["OSError"]  # network unreachable
+    assert _text(nb.cells[2]) == "None /tmp\n"  # the grader's environment stays outside
+
+
+# --- time ------------------------------------------------------------------------------------
+
+def test_infinite_loop_is_stopped_and_later_cells_run(tmp_path):
+    nb, seconds, _ = _run(tmp_path, ["x = 41", "while True:\n    pass", "print(x + 1)"],
+                          limits=Limits(cell_timeout=2))
+    assert _errors(nb.cells[1])[0] in ("KeyboardInterrupt", "CellTimeoutError")
+    assert _text(nb.cells[2]) == "42\n"
+    assert 2 <= seconds < 20
+
+
+def test_kernel_deaf_to_interrupts_is_killed_and_grading_goes_on(tmp_path):
+    deaf = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
+    nb, seconds, config = _run(tmp_path, ["x = 1", deaf, "print('never')"],
+                               limits=Limits(cell_timeout=2))
+    assert _errors(nb.cells[1]) == ["CellTimeoutError"]
+    assert "did not stop when interrupted" in nb.cells[1].outputs[-1].evalue
+    assert _errors(nb.cells[2]) == ["KernelStopped"]
+    assert seconds < 20
+    assert not _kernels_left(config)
+    # The next notebook gets a fresh kernel.
+    nb, _ = _execute(config, ["print('next notebook')"], _folder(tmp_path / "nb2"))
+    assert _text(nb.cells[0]) == "next notebook\n"
+
+
+def test_exit_kills_the_kernel_without_hanging(tmp_path):
+    cells = ["print(1)", "import os\nos._exit(0)", "print(2)"]
+    nb, seconds, config = _run(tmp_path, cells)
+    assert _text(nb.cells[0]) == "1\n"
+    assert _errors(nb.cells[1]) == ["DeadKernelError"]
+    assert _errors(nb.cells[2]) == ["KernelStopped"]
+    assert seconds < 15
+    assert not _kernels_left(config)
+    # With nbgrader's own behaviour the executor raises instead.
+    from nbclient.exceptions import DeadKernelError
+
+    config.SandboxExecute.grade_after_kernel_death = False
+    with pytest.raises(DeadKernelError):
+        _execute(config, cells, _folder(tmp_path / "nb"))
+    assert not _kernels_left(config)
+
+
+_GRADER = """
+import time
+from pathlib import Path
+from jupyter_client import KernelManager
+from jupyter_client.kernelspec import KernelSpecManager
+from autograder import sandbox
+run_dir = sandbox._make_run_dir(sandbox._sandbox_ids())
+spec = sandbox.write_kernelspec(Path({work!r}) / "kernels" / sandbox.KERNEL_NAME,
+                                sandbox.Limits(), run_dir=run_dir)
+km = KernelManager(kernel_name=sandbox.KERNEL_NAME, transport="ipc",
+                   connection_file=str(run_dir / "k.json"),
+                   kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec.parent.parent)]))
+km.start_kernel(cwd={cwd!r})
+kc = km.client()
+kc.start_channels()
+kc.wait_for_ready(timeout=30)
+kc.execute("while True:\\n    pass")
+print(run_dir, flush=True)
+time.sleep(600)
+"""
+
+
+def test_kernel_dies_with_the_grading_process(tmp_path):
+    grader = subprocess.Popen(
+        [sys.executable, "-c", _GRADER.format(work=str(tmp_path / "work"),
+                                              cwd=str(_folder(tmp_path / "nb")))],
+        stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        config = Config()
+        config.SandboxExecute.run_dir = grader.stdout.readline().strip()
+        assert config.SandboxExecute.run_dir, "the kernel never started"
+        assert _kernels_left(config)
+        time.sleep(0.5)  # busy in its loop
+    finally:
+        os.killpg(grader.pid, signal.SIGKILL)  # what the pipeline does on a task timeout
+        grader.wait()
+    deadline = time.monotonic() + 5
+    while _kernels_left(config) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _kernels_left(config)
+    configure(Config(), tmp_path / "work2", Limits())  # sweeps the dead grader's run dir
+    assert not Path(config.SandboxExecute.run_dir).exists()
+
+
+# --- outputs ---------------------------------------------------------------------------------
+
+def test_output_flood_is_capped_as_it_arrives(tmp_path):
+    limits = Limits(cell_timeout=20, max_output_lines=50, max_output_chars=5000)
+    nb, _, _ = _run(tmp_path, [
+        "for i in range(200_000):\n    print(i)",
+        "print('y' * 1_000_000)",
+        "from IPython.display import HTML, display\n"
+        "for _ in range(50):\n    display(HTML('<b>x</b>' * 100))",
+        "raise ValueError('z' * 1_000_000)",
+    ], limits=limits)
+    flood = _text(nb.cells[0])
+    assert flood.startswith("0\n1\n2\n") and "output truncated" in flood
+    assert flood.count("\n") <= 50 + 3
+    wide = _text(nb.cells[1])
+    assert "output truncated" in wide and len(wide) < 5000 + 200
+    html = sum(len(str(o.get("data", ""))) for o in nb.cells[2].outputs)
+    assert html < 5000 + 1000
+    assert _errors(nb.cells[3]) == ["ValueError"]  # errors are kept: they fail test cells
+    assert len(nb.cells[3].outputs[-1].evalue) <= 5000
+
+
+def test_oversized_message_is_refused_and_the_kernel_goes_on(tmp_path):
+    limits = Limits(cell_timeout=10, max_message_bytes=MIB)
+    nb, seconds, _ = _run(tmp_path, ["print('x' * 3_000_000)", "print('still here')"],
+                          limits=limits)
+    assert _errors(nb.cells[0]) == ["OutputLost"]
+    assert _text(nb.cells[1]) == "still here\n"
+    assert seconds < 20
+
+
+# --- extensions, fallback ----------------------------------------------------------------------
+
+def test_kernel_loads_extensions(tmp_path):
+    ext = _folder(tmp_path / "ext")
+    (ext / "dummy_guard.py").write_text(
+        "def load_ipython_extension(ip):\n    ip.user_ns['GUARD'] = 'loaded'\n")
+    (ext / "dummy_guard.py").chmod(0o644)
+    limits = Limits(extensions=["dummy_guard"])
+    nb, _, config = _run(tmp_path, ["print(GUARD)"], limits=limits,
+                         env={"PYTHONPATH": str(ext)})
+    assert _text(nb.cells[0]) == "loaded\n"
+    # An extension that cannot load stops the kernel: no grading without it.
+    configure(config, tmp_path / "work", Limits(extensions=["no_such_guard"]))
+    with pytest.raises(RuntimeError, match="Kernel died"):
+        _execute(config, ["print(1)"], _folder(tmp_path / "nb"))
+
+
+def test_without_sandbox_the_memory_cap_still_holds(tmp_path):
+    cwd = _folder(tmp_path / "nb")
+    nb, _, _ = _run(tmp_path, [
+        "import socket\nprint(socket.gethostname() != 'sandbox')",
+        "b = bytearray(3 * 2**30)",
+        "open('written.txt', 'w').write('unconfined')",
+    ], limits=Limits(sandbox=False), cwd=cwd)
+    assert _text(nb.cells[0]) == "True\n"
+    assert _errors(nb.cells[1]) == ["MemoryError"]
+    assert (cwd / "written.txt").read_text() == "unconfined"
+
+
+def test_configure_sets_nbgrader_up(tmp_path):
+    config = Config()
+    configure(config, tmp_path, Limits(cell_timeout=7, max_output_lines=9, max_traceback=11))
+    assert config.Execute.kernel_name == KERNEL_NAME
+    assert config.Execute.timeout == 7 and config.Execute.interrupt_on_timeout
+    assert config.LimitOutput.max_lines == 9 and config.LimitOutput.max_traceback == 11
+    chain = [getattr(pp, "__name__", pp) for pp in config.Autograde.autograde_preprocessors]
+    assert chain[0] == "SandboxExecute" and "Execute" not in chain and "LimitOutput" in chain
+
+
+# --- nbgrader, end to end ----------------------------------------------------------------------
+
+_SOURCE = """\
+# %% [markdown]
+# # A tiny assignment
+# %% [solution] add
+def add(a, b):
+    ### BEGIN SOLUTION
+    return a + b
+    ### END SOLUTION
+# %% [tests] test_add points=1
+assert add(1, 2) == 3
+"""
+
+_ALICE = """\
+def add(a, b):
+    return a + b
+
+import os, socket
+print("host:", socket.gethostname(), os.environ.get("NBGRADER_EXECUTION"))
+try:
+    open({gradebook!r}, "ab").write(b"x")
+    print("gradebook: written")
+except OSError as err:
+    print("gradebook:", err.strerror)
+"""
+
+_BOB = """\
+def add(a, b):
+    import os
+    os._exit(3)
+"""
+
+
+def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path):
+    from nbgrader.api import Gradebook
+
+    from autograder.nbg import api_for, generate_into, sqlite_url
+    from autograder.nbtext import notebook_from_text
+
+    root = _folder(tmp_path / "course")
+    db_url = sqlite_url(root / "gradebook.db")
+    src = tmp_path / "src" / "ps1"
+    src.mkdir(parents=True)
+    nbformat.write(notebook_from_text(_SOURCE), src / "ps1.ipynb")
+    generate_into(root, ["ps1"], source=src.parent, db_url=db_url)
+    gradebook = root / "gradebook.db"
+    for student, answer in (("alice", _ALICE.format(gradebook=str(gradebook))), ("bob", _BOB)):
+        nb = nbformat.read(root / "release" / "ps1" / "ps1.ipynb", as_version=4)
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == "add":
+                cell.source = answer
+        folder = root / "submitted" / student / "ps1"
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / "ps1.ipynb")
+
+    api = api_for(root, db_url)
+    configure(api.config, tmp_path / "work", Limits(cell_timeout=10), hide=[root])
+    for student in ("alice", "bob"):
+        result = api.autograde("ps1", student, force=True, create=True)
+        assert result["success"], result.get("log")
+
+    graded = nbformat.read(root / "autograded" / "alice" / "ps1" / "ps1.ipynb", as_version=4)
+    shown = _text(graded.cells[1])
+    assert "host: sandbox autograde" in shown
+    assert "gradebook: Read-only file system" in shown
+    assert graded.metadata.kernelspec.name == "python3"  # the notebook itself is unchanged
+    bob = nbformat.read(root / "autograded" / "bob" / "ps1" / "ps1.ipynb", as_version=4)
+    assert _errors(bob.cells[2]) == ["DeadKernelError"]
+    with Gradebook(db_url) as gb:
+        assert gb.find_submission("ps1", "alice").score == 1
+        assert gb.find_submission("ps1", "bob").score == 0

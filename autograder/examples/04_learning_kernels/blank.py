@@ -1,0 +1,1 @@
+"""Ben opened the notebook and submitted it untouched."""

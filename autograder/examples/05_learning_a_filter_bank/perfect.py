@@ -1,0 +1,2 @@
+"""Ada writes every function as the instructor did."""
+# %% all: solution

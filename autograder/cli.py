@@ -34,7 +34,7 @@ def _db_url(args, workspace: Path) -> str:
 
 
 def grade_class(submitted: Path, workspace: Path, names: list[str], db_url: str, workers: int,
-                progress: bool = True, quiet: bool = False):
+                progress: bool = True, quiet: bool = False, limits=None):
     """Grade a submitted/ folder into ``workspace``; return (rows, results)."""
     from autograder.pipeline import copy_submissions, prepare_workspace, read_grades, run_tasks
     from autograder.report import integrity_section, summary_table, write_csv
@@ -42,7 +42,7 @@ def grade_class(submitted: Path, workspace: Path, names: list[str], db_url: str,
     workspace = Path(workspace).resolve()
     prepare_workspace(workspace, names, db_url)
     tasks, known = copy_submissions(submitted, workspace, names)
-    results = run_tasks(tasks, workspace, db_url, workers, progress=progress)
+    results = run_tasks(tasks, workspace, db_url, workers, limits=limits, progress=progress)
     graded = {(r.student, r.assignment): r for r in results}
     for k in known:
         if (k.student, k.assignment) in graded:
@@ -90,6 +90,15 @@ def write_examples(out: Path, names: list[str], hostile: bool = False) -> list[P
     return written
 
 
+def _limits(args):
+    from autograder.sandbox import GIB, Limits
+
+    if args.memory_gib <= 0 or args.cell_timeout <= 0 or args.notebook_timeout <= 0:
+        raise UserError("--memory-gib, --cell-timeout and --notebook-timeout must be positive")
+    return Limits(memory_bytes=int(args.memory_gib * GIB), cell_timeout=args.cell_timeout,
+                  notebook_timeout=args.notebook_timeout, sandbox=not args.no_sandbox)
+
+
 def cmd_release(args) -> int:
     from autograder.nbg import generate_release
 
@@ -125,7 +134,7 @@ def cmd_grade(args) -> int:
 
         source = unpack_zip(source, workspace / "incoming")
     grade_class(source, workspace, names, _db_url(args, workspace), args.workers,
-                progress=not args.no_progress)
+                progress=not args.no_progress, limits=_limits(args))
     return 0
 
 
@@ -139,7 +148,7 @@ def cmd_demo(args) -> int:
         shutil.rmtree(incoming)
     write_examples(incoming, names, hostile=not args.honest_only)
     grade_class(incoming, workspace, names, _db_url(args, workspace), args.workers,
-                progress=not args.no_progress)
+                progress=not args.no_progress, limits=_limits(args))
     return 0
 
 
@@ -197,6 +206,14 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="grading processes (default: number of cores)")
         sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+        sp.add_argument("--memory-gib", type=float, default=2.0,
+                        help="memory cap of each grading kernel in GiB (default: 2)")
+        sp.add_argument("--cell-timeout", type=int, default=60,
+                        help="seconds one cell may run (default: 60)")
+        sp.add_argument("--notebook-timeout", type=int, default=300,
+                        help="wall-clock seconds for a whole notebook (default: 300)")
+        sp.add_argument("--no-sandbox", action="store_true",
+                        help="run kernels without bubblewrap (memory cap and timeouts stay)")
 
     sp = sub.add_parser("demo", help="grade the bundled example class and print the table")
     sp.add_argument("--assignment", nargs="+", help="assignments to grade (default: all)")

@@ -57,6 +57,7 @@ import os
 import sys
 import time
 import types
+import warnings
 from pathlib import Path
 
 __all__ = ["MARKER", "IntegrityError", "kernel_env", "load_ipython_extension", "reports", "stats",
@@ -112,6 +113,11 @@ _WRAPPER_SKIP = frozenset({"signal", "os", "posix"})
 _SECRET_PARTS = ("source", "submitted", "autograded", "feedback", "logs", "tests",
                  "workspace", ".git")
 
+
+
+def _warning_to_stdout(message, category, filename, lineno, file=None, line=None) -> None:
+    """Show a warning on stdout, without its source line (which could quote a hidden test)."""
+    sys.stdout.write(f"warning: {category.__name__}: {message}\n")
 
 class IntegrityError(RuntimeError):
     """Student code tried to change or reach what grading relies on."""
@@ -598,6 +604,11 @@ class Guard:
         if kind and self._trusted_cells:
             self._trusted_numbers.add(self._cell - 1)
         if kind == "test":
+            # nbgrader scores a test cell with any stderr output as 0: a harmless warning from
+            # an honest solution (say, a RuntimeWarning) must not cost points, so during a test
+            # cell warnings are shown on stdout. The guard's own reports stay on stderr.
+            self._showwarning = warnings.showwarning
+            warnings.showwarning = _warning_to_stdout
             for what in self.check(full=True):
                 self.report(f"restored {what} before this test cell", affects_test=False)
             self._hide_student_bindings()
@@ -647,6 +658,7 @@ class Guard:
             for what in self.check():
                 self.report(f"restored {what} (replaced {where})")
             if kind == "test":
+                warnings.showwarning = getattr(self, "_showwarning", warnings.showwarning)
                 self._after_test()
             elif kind == "locked":
                 self._record(trust_data=True)

@@ -14,6 +14,7 @@ Layout of a workspace (nbgrader's own, so formgrader can open it)::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import selectors
@@ -68,10 +69,12 @@ def prepare_workspace(workspace: Path, names: list[str], db_url: str) -> None:
 
 
 def _grade_ids(notebook: Path) -> set[str]:
+    """The ids of a notebook's graded and solution cells (what makes it this assignment)."""
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata}
+    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") or c.metadata.get("nbgrader", {}).get("solution")}
 
 
 def _readable(path: Path) -> str | None:
@@ -147,7 +150,8 @@ def add_students(db_url: str, students: Iterable[str]) -> None:
 
 
 class _Worker:
-    def __init__(self, index: int, workspace: Path, db_url: str, threads: int = 1):
+    def __init__(self, index: int, workspace: Path, db_url: str, threads: int = 1,
+                 limits_json: str = "{}"):
         log_dir = Path(workspace) / "logs"
         log_dir.mkdir(exist_ok=True)
         self.log = open(log_dir / f"worker-{index}.log", "a", encoding="utf-8")  # noqa: SIM115
@@ -157,7 +161,7 @@ class _Worker:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(var, str(threads))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker", str(workspace), db_url],
+            [sys.executable, "-m", "autograder.worker", str(workspace), db_url, limits_json],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
             bufsize=1, start_new_session=True, env=env, cwd=str(workspace))
         self.task: Task | None = None
@@ -187,10 +191,22 @@ class _Worker:
 
 
 def run_tasks(tasks: list[Task], workspace: Path, db_url: str, workers: int,
-              task_timeout: float = 600.0, progress: bool = True) -> list[Result]:
-    """Autograde every task over ``workers`` processes; a failure is a result, not a crash."""
+              limits=None, progress: bool = True) -> list[Result]:
+    """Autograde every task over ``workers`` processes; a failure is a result, not a crash.
+
+    ``limits`` (an :class:`autograder.sandbox.Limits`) bounds every grading kernel; a
+    notebook that takes longer than ``limits.notebook_timeout`` (wall clock) is stopped.
+    """
     from tqdm import tqdm
 
+    from autograder.sandbox import MISSING_BWRAP, Limits, sandbox_available
+
+    limits = limits or Limits()
+    if limits.sandbox and not sandbox_available():
+        print(f"warning: {MISSING_BWRAP}", file=sys.stderr)
+    limits_json = json.dumps(dataclasses.asdict(limits))
+    # nbgrader's own work around the kernel (copying, gradebook, feedback) needs some time too.
+    task_timeout = limits.notebook_timeout + 60
     todo = sorted(tasks, key=lambda t: (t.assignment, t.student))
     results: list[Result] = []
     if not todo:
@@ -205,7 +221,7 @@ def run_tasks(tasks: list[Task], workspace: Path, db_url: str, workers: int,
     threads = max(1, (os.cpu_count() or 1) // workers)
 
     def start(index: int) -> _Worker:
-        w = _Worker(index, workspace, db_url, threads)
+        w = _Worker(index, workspace, db_url, threads, limits_json)
         selector.register(w.proc.stdout, selectors.EVENT_READ, w)
         return w
 
@@ -228,7 +244,7 @@ def run_tasks(tasks: list[Task], workspace: Path, db_url: str, workers: int,
                     data = json.loads(line)
                     finish(w, Result(data["student"], data["assignment"], data["ok"],
                                      data.get("reason", ""), data.get("seconds", 0.0),
-                                     flags=data.get("flags", [])))
+                                     notes=data.get("notes", []), flags=data.get("flags", [])))
                 else:  # the worker died: record it, start another in its place
                     selector.unregister(w.proc.stdout)
                     code = w.proc.wait()

@@ -57,7 +57,7 @@ def explain(res) -> str:
     if res is None:
         return ""
     parts = [] if res.ok else [res.reason or "not graded"]
-    return "; ".join(parts + list(res.notes))
+    return " ".join("; ".join(parts + list(res.notes)).split())
 
 
 def write_csv(path: Path, rows, results, names: list[str]) -> None:

@@ -78,6 +78,8 @@ KEEP_ENV = (
     "PATH", "HOME", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "PYTHONHASHSEED", "NBGRADER_EXECUTION",
     "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
     "MPLBACKEND", "VIRTUAL_ENV",
+    # Some processors need these for a correct OpenBLAS (the machine sets them): keep them.
+    "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
 )
 
 #: Set for a sandboxed kernel: every writable place is in its private /tmp.

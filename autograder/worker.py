@@ -14,19 +14,74 @@ import sys
 import time
 import traceback
 
+_INCIDENTS = {
+    "CellTimeoutError": "was stopped by the cell timeout",
+    "DeadKernelError": "killed the kernel",
+    "KernelStopped": "did not run: the kernel had been stopped",
+    "MemoryError": "ran out of the kernel's memory cap",
+    "SystemExit": "called sys.exit",
+    "OutputLost": "sent an output larger than the cap (dropped)",
+}
+
+
+def incidents(graded_path) -> list[str]:
+    """Notes on what the limits stopped in a graded notebook (timeouts, memory, output)."""
+    import nbformat
+
+    notes: list[str] = []
+    nb = nbformat.read(graded_path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        where = f"cell {index}" + (f" ({gid})" if gid else "")
+        seen = set()
+        for out in cell.get("outputs", []):
+            what = None
+            if out.output_type == "error" and out.ename in _INCIDENTS:
+                what = _INCIDENTS[out.ename]
+            elif out.output_type == "stream" and "... Output truncated ..." in out.get("text", ""):
+                what = "printed more than the output cap (cut)"
+            if what and what not in seen:
+                seen.add(what)
+                notes.append(f"{where} {what}")
+    return notes
+
+
+def one_line_reason(out: dict) -> str:
+    """nbgrader's failure (a log and a traceback) as one line an instructor can act on."""
+    log_errors = [ln.split("]", 1)[-1].strip() for ln in (out.get("log") or "").splitlines()
+                  if ln.startswith("[ERROR]") and "Traceback" not in ln and "see the the above" not in ln]
+    tb_lines = [ln.strip() for ln in (out.get("error") or "").splitlines() if ln.strip()]
+    last = tb_lines[-1] if tb_lines else ""
+    detail = next((e for e in log_errors if "error processing" not in e.lower()), "")
+    text = detail or last or "nbgrader autograde failed"
+    return "nbgrader could not grade it: " + " ".join(text.split())[:300]
+
 
 def main() -> int:
     root, db_url = sys.argv[1], sys.argv[2]
+    limits_json = sys.argv[3] if len(sys.argv) > 3 else "{}"
     # Our answers go to the real stdout only; anything else printed goes to the log.
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     from pathlib import Path
 
     from autograder.feedback import write_feedback
+    from autograder.guard import kernel_env
     from autograder.integrity import runtime_flags, scan
     from autograder.nbg import api_for
+    from autograder.paths import ROOT
+    from autograder.sandbox import Limits, configure
 
     api = api_for(root, db_url)
+    limits = Limits(**json.loads(limits_json))
+    if "autograder.guard" not in limits.extensions:
+        limits.extensions = [*limits.extensions, "autograder.guard"]
+    # Every kernel: sandboxed, capped, with the integrity guard loaded before student code;
+    # the workspace (gradebook, other students) and the project (solutions) are hidden.
+    configure(api.config, Path(root) / "logs" / f"sandbox-{os.getpid()}", limits,
+              hide=[Path(root), ROOT], env=kernel_env())
     for line in sys.stdin:
         task = json.loads(line)
         start = time.monotonic()
@@ -35,7 +90,7 @@ def main() -> int:
             out = api.autograde(task["assignment"], task["student"], force=True, create=True)
             result["ok"] = bool(out.get("success"))
             if not result["ok"]:
-                result["reason"] = (out.get("error") or "nbgrader autograde failed").strip()
+                result["reason"] = one_line_reason(out)
             else:
                 write_feedback(root, db_url, task["assignment"], task["student"])
         except Exception as err:  # one student's failure never stops the others
@@ -49,6 +104,7 @@ def main() -> int:
             graded = Path(root, "autograded", st, a, f"{a}.ipynb")
             if graded.exists():
                 flags += runtime_flags(graded)
+                result["notes"] = incidents(graded)
             result["flags"] = [dataclasses.asdict(f) for f in flags]
         except Exception as err:
             result["flags"] = [{"cell_index": -1, "grade_id": None, "line": None,

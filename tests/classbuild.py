@@ -64,6 +64,77 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
 
 
+@dataclass(frozen=True)
+class Variant:
+    function: str
+    kind: str
+    label: str
+    code: str
+    student: str = ""
+
+
+def _refs(code: str, names) -> set[str]:
+    return {n for n in names if re.search(rf"\b{re.escape(n)}\b", code)}
+
+
+def dependencies(assignment: str) -> dict[str, set[str]]:
+    """For each graded function: the other graded functions its test can reach.
+
+    Read from the instructor's solution code and the test cell (hidden part included),
+    followed transitively.
+    """
+    from autograder.answers import solutions
+    from autograder.report import function_order
+
+    names = function_order(assignment)
+    sol = solutions(assignment)
+    nb = nbformat.read(ROOT / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    tests = {c.metadata["nbgrader"]["grade_id"].removeprefix("test_"): c.source for c in nb.cells
+             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"}
+    direct = {f: (_refs(sol.get(f, ""), names) | _refs(tests.get(f, ""), names)) - {f} for f in names}
+    closure = {}
+    for f in names:
+        seen, todo = set(), list(direct[f])
+        while todo:
+            g = todo.pop()
+            if g not in seen:
+                seen.add(g)
+                todo.extend(direct.get(g, ()))
+        closure[f] = seen - {f}
+    return closure
+
+
+def variant_groups(assignment: str) -> list[tuple[str, list[Variant]]]:
+    """Variants packed into as few submissions as is safe.
+
+    Variants of one kind go in one submission only when their functions are independent:
+    no function's test can reach another one of the group (through the instructor's
+    code, the variant's own code or the test cell). So each function's test sees only its
+    own variant, and the rest of the notebook is the instructor's solution.
+    """
+    deps = dependencies(assignment)
+    names = set(deps)
+    groups: list[tuple[str, list[Variant], set[str]]] = []
+    for function, kind, label, code in variant_sections(assignment):
+        reach = deps.get(function, set()) | (_refs(code, names) - {function})
+        for k, members, functions in groups:
+            if k != kind or function in functions:
+                continue
+            if reach & functions or any(function in deps.get(m.function, set()) |
+                                        _refs(m.code, {function}) for m in members):
+                continue
+            members.append(Variant(function, kind, label, code))
+            functions.add(function)
+            break
+        else:
+            groups.append((kind, [Variant(function, kind, label, code)], {function}))
+    out = []
+    for i, (kind, members, _) in enumerate(groups):
+        student = f"{assignment[:2]}-g{i:02d}-{kind}"
+        out.append((student, [Variant(m.function, m.kind, m.label, m.code, student) for m in members]))
+    return out
+
+
 def build(out: Path, names: list[str] | None = None) -> list[Entry]:
     """Write the class under ``out/<student>/<assignment>/`` and return its entries."""
     entries: list[Entry] = []
@@ -76,10 +147,11 @@ def build(out: Path, names: list[str] | None = None) -> list[Entry]:
         for path in sorted((EXAMPLES / name).glob("*.py")):
             plan.append((Entry(f"{prefix}-ex-{path.stem}", name, "example", label=path.stem),
                          read_answers(path)))
-        for i, (function, kind, label, code) in enumerate(variant_sections(name)):
-            student = f"{prefix}-v{i:02d}-{kind}-{_slug(function)}"
-            plan.append((Entry(student, name, kind, function, label),
-                         Answers(use_solutions=True, cells={function: code})))
+        for student, members in variant_groups(name):
+            plan.append((Entry(student, name, members[0].kind,
+                               ",".join(m.function for m in members),
+                               " | ".join(m.label for m in members)),
+                         Answers(use_solutions=True, cells={m.function: m.code for m in members})))
         for entry, answers in plan:
             target = Path(out) / entry.student / name / f"{name}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)

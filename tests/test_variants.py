@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from classbuild import selected_assignments, variant_sections
+from classbuild import dependencies, selected_assignments, variant_groups, variant_sections
 
 from autograder.report import function_order
 
@@ -20,12 +20,16 @@ ASSIGNMENTS = selected_assignments()
 def _variant_params():
     params = []
     for name in ASSIGNMENTS:
-        for i, (function, kind, label, _) in enumerate(variant_sections(name)):
-            student = f"{name[:2]}-v{i:02d}-{kind}-" + "".join(
-                ch if ch.isalnum() else "-" for ch in function.lower()).strip("-")[:40]
-            params.append(pytest.param(name, student, function, kind,
-                                       id=f"{name[:2]}-{function}-{kind}-{label}"))
+        for student, members in variant_groups(name):
+            for m in members:
+                params.append(pytest.param(name, student, m.function, m.kind,
+                                           id=f"{name[:2]}-{m.function}-{m.kind}-{m.label}"))
     return params
+
+
+def _group_params():
+    return [pytest.param(name, student, [m.function for m in members], id=student)
+            for name in ASSIGNMENTS for student, members in variant_groups(name)]
 
 
 def _explain(graded, student, assignment) -> str:
@@ -80,6 +84,20 @@ def test_variant(graded_class, assignment, student, function, kind):
     else:
         lost = {f: s for f, s in scores.items() if s[0] < s[1]}
         assert not lost, f"a correct {function} lost points: {lost}"
+
+
+@pytest.mark.parametrize("assignment,student,functions", _group_params())
+def test_variant_group_leaves_the_rest_of_the_notebook_intact(graded_class, assignment, student,
+                                                              functions):
+    """Variants share a submission only when independent: everything their tests cannot
+    reach keeps full points (a crash or leak from one variant would show here)."""
+    deps = dependencies(assignment)
+    scores = graded_class.scores(student, assignment)
+    assert scores, f"{student} was not graded: {_explain(graded_class, student, assignment)}"
+    for function, (points, possible) in scores.items():
+        if function in functions or deps.get(function, set()) & set(functions):
+            continue
+        assert points == possible, f"{function} lost points in {student}: {scores}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

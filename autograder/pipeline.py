@@ -225,8 +225,18 @@ def run_tasks(tasks: list[Task], workspace: Path, db_url: str, workers: int,
         selector.register(w.proc.stdout, selectors.EVENT_READ, w)
         return w
 
+    from concurrent.futures import ThreadPoolExecutor
+
+    from autograder.worker import review
+
+    # Flags, notes and feedback are made here, off the workers' critical path.
+    reviewer = ThreadPoolExecutor(max_workers=1)
+    reviews = []
+
     def finish(w: _Worker, result: Result) -> None:
         results.append(result)
+        reviews.append((result, reviewer.submit(review, workspace, db_url, result.student,
+                                                result.assignment, result.ok)))
         w.task = None
         bar.set_postfix_str(f"{result.student}/{result.assignment}", refresh=False)
         bar.update(1)
@@ -243,8 +253,7 @@ def run_tasks(tasks: list[Task], workspace: Path, db_url: str, workers: int,
                 if line:
                     data = json.loads(line)
                     finish(w, Result(data["student"], data["assignment"], data["ok"],
-                                     data.get("reason", ""), data.get("seconds", 0.0),
-                                     notes=data.get("notes", []), flags=data.get("flags", [])))
+                                     data.get("reason", ""), data.get("seconds", 0.0)))
                 else:  # the worker died: record it, start another in its place
                     selector.unregister(w.proc.stdout)
                     code = w.proc.wait()
@@ -271,7 +280,12 @@ def run_tasks(tasks: list[Task], workspace: Path, db_url: str, workers: int,
                     pool[i] = start(i)
                     if todo:
                         pool[i].send(todo.pop(0))
+        for result, future in reviews:
+            found = future.result()
+            result.flags = found["flags"]
+            result.notes.extend(found["notes"])
     finally:
+        reviewer.shutdown(wait=True)
         bar.close()
         for w in pool:
             try:

@@ -48,6 +48,38 @@ def incidents(graded_path) -> list[str]:
     return notes
 
 
+def review(root, db_url: str, student: str, assignment: str, graded_ok: bool) -> dict:
+    """After grading: integrity flags, notes on what the limits stopped, and feedback.
+
+    Runs in the pipeline's own process while the workers grade the next notebooks.
+    Tampering is reported whatever the grading gave.
+    """
+    from pathlib import Path
+
+    from autograder.feedback import write_feedback
+    from autograder.integrity import runtime_flags, scan
+
+    review: dict = {"flags": [], "notes": []}
+    a, st = assignment, student
+    graded = Path(root, "autograded", st, a, f"{a}.ipynb")
+    try:
+        flags = scan(Path(root, "submitted", st, a, f"{a}.ipynb"),
+                     Path(root, "release", a, f"{a}.ipynb"), a)
+        if graded.exists():
+            flags += runtime_flags(graded)
+            review["notes"] = incidents(graded)
+        review["flags"] = [dataclasses.asdict(f) for f in flags]
+    except Exception as err:
+        review["flags"] = [{"cell_index": -1, "grade_id": None, "line": None,
+                            "kind": "scan-error", "message": f"integrity scan failed: {err}"}]
+    if graded_ok:
+        try:
+            write_feedback(root, db_url, a, st)
+        except Exception as err:
+            review["notes"].append(f"feedback could not be written: {err}")
+    return review
+
+
 def one_line_reason(out: dict) -> str:
     """nbgrader's failure (a log and a traceback) as one line an instructor can act on."""
     log_errors = [ln.split("]", 1)[-1].strip() for ln in (out.get("log") or "").splitlines()
@@ -67,9 +99,7 @@ def main() -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     from pathlib import Path
 
-    from autograder.feedback import write_feedback
     from autograder.guard import kernel_env
-    from autograder.integrity import runtime_flags, scan
     from autograder.nbg import api_for
     from autograder.paths import ROOT
     from autograder.sandbox import Limits, configure
@@ -91,24 +121,10 @@ def main() -> int:
             result["ok"] = bool(out.get("success"))
             if not result["ok"]:
                 result["reason"] = one_line_reason(out)
-            else:
-                write_feedback(root, db_url, task["assignment"], task["student"])
         except Exception as err:  # one student's failure never stops the others
             result["ok"] = False
             result["reason"] = f"{type(err).__name__}: {err}"
             traceback.print_exc()
-        try:  # tampering is reported whatever the grading gave
-            a, st = task["assignment"], task["student"]
-            flags = scan(Path(root, "submitted", st, a, f"{a}.ipynb"),
-                         Path(root, "release", a, f"{a}.ipynb"), a)
-            graded = Path(root, "autograded", st, a, f"{a}.ipynb")
-            if graded.exists():
-                flags += runtime_flags(graded)
-                result["notes"] = incidents(graded)
-            result["flags"] = [dataclasses.asdict(f) for f in flags]
-        except Exception as err:
-            result["flags"] = [{"cell_index": -1, "grade_id": None, "line": None,
-                                "kind": "scan-error", "message": f"integrity scan failed: {err}"}]
         result["seconds"] = round(time.monotonic() - start, 3)
         answers.write(json.dumps(result) + "\n")
     return 0

@@ -47,6 +47,7 @@ def grade_class(submitted: Path, workspace: Path, names: list[str], db_url: str,
     for k in known:
         if (k.student, k.assignment) in graded:
             graded[(k.student, k.assignment)].notes.extend(k.notes)
+            graded[(k.student, k.assignment)].flags.extend(k.flags)
         else:
             results.append(k)
     results.sort(key=lambda r: (r.student, r.assignment))

@@ -91,6 +91,34 @@ def _readable(path: Path) -> str | None:
     return None
 
 
+def restore_deleted_cells(notebook: Path, release: Path) -> list[str]:
+    """Put back locked cells (tests, read-only code) a student deleted; return their ids.
+
+    nbgrader restores an edited locked cell but scores a deleted test cell as zero, which
+    would cost a student who deleted a test by accident the points of a correct function.
+    The cell is put back after the cell that precedes it in the release.
+    """
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    ref = nbformat.read(release, as_version=4)
+    have = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+    restored = []
+    for i, cell in enumerate(ref.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("locked") or meta.get("grade_id") in have:
+            continue
+        before = [c.metadata.get("nbgrader", {}).get("grade_id") for c in ref.cells[:i]]
+        ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+        anchor = next((ids.index(g) for g in reversed(before) if g and g in ids), -1)
+        nb.cells.insert(anchor + 1, nbformat.from_dict(cell))
+        have.add(meta["grade_id"])
+        restored.append(meta["grade_id"])
+    if restored:
+        nbformat.write(nb, notebook)
+    return restored
+
+
 def copy_submissions(submitted: Path, workspace: Path, names: list[str]) -> tuple[list[Task], list[Result]]:
     """Copy ``submitted/<student>/<assignment>/`` into the workspace; originals untouched.
 
@@ -132,12 +160,16 @@ def copy_submissions(submitted: Path, workspace: Path, names: list[str]) -> tupl
             if problem:
                 known.append(Result(student, name, False, problem))
                 continue
+            restored = restore_deleted_cells(expected, Path(workspace) / "release" / name / expected.name)
+            flags = [{"cell_index": -1, "grade_id": gid, "line": None, "kind": "locked-deleted",
+                      "message": f"the locked cell {gid} was deleted (put back for grading)"}
+                     for gid in restored]
             extra = sorted(p.name for p in dst.iterdir() if p != expected)
             if extra:
                 notes.append(f"ignored extra files: {', '.join(extra)[:200]}")
             tasks.append(Task(student, name))
-            if notes:
-                known.append(Result(student, name, True, "", notes=notes))
+            if notes or flags:
+                known.append(Result(student, name, True, "", notes=notes, flags=flags))
     return tasks, known
 
 

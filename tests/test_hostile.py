@@ -150,6 +150,9 @@ def test_hostile_students_get_no_undeserved_points_and_a_reason(hostile_run):
             assert why["reason"] or why["flags"], f"{name}: no reason stated"
     for name in ("print_flood", "warning_storm"):
         assert sum(float(r["points"]) for r in students[name].values()) == 14, name
+    # A deleted test cell is put back for grading: the correct pad keeps its points.
+    assert float(students["edit_locked_cell"]["pad"]["points"]) == 3
+    assert "test_pad was deleted" in students["edit_locked_cell"]["pad"]["flags"]
     assert "output cap" in next(iter(students["print_flood"].values()))["reason"]
     assert "cell timeout" in next(iter(students["loop_forever"].values()))["reason"]
     assert "memory cap" in next(iter(students["memory_bomb"].values()))["reason"]

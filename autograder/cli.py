@@ -188,7 +188,8 @@ def cmd_lab(extra: list[str]) -> int:
     return subprocess.run(cmd, cwd=ROOT).returncode
 
 
-def cmd_test(args, extra: list[str]) -> int:
+def cmd_test(extra: list[str]) -> int:
+    """Run the test suite in this environment; extra arguments go to pytest."""
     _ensure_system_packages()
     cmd = [sys.executable, "-m", "pytest", "-n", "auto", *extra]
     return subprocess.run(cmd, cwd=ROOT).returncode
@@ -240,7 +241,7 @@ def parser() -> argparse.ArgumentParser:
 
 def run(argv: list[str]) -> int:
     if argv and argv[0] == "test":
-        return cmd_test(None, argv[1:])
+        return cmd_test(argv[1:])
     if argv and argv[0] == "lab":
         return cmd_lab(argv[1:])
     args = parser().parse_args(argv)

@@ -68,40 +68,34 @@ def prepare_workspace(workspace: Path, names: list[str], db_url: str) -> None:
     generate_into(workspace, names, db_url=db_url)
 
 
-def _grade_ids(notebook: Path) -> set[str]:
+def _grade_ids(nb) -> set[str]:
     """The ids of a notebook's graded and solution cells (what makes it this assignment)."""
-    import nbformat
-
-    nb = nbformat.read(notebook, as_version=4)
     return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
             if c.metadata.get("nbgrader", {}).get("grade") or c.metadata.get("nbgrader", {}).get("solution")}
 
 
-def _readable(path: Path) -> str | None:
-    """None if ``path`` is a readable notebook, else why not (one line)."""
+def _read(path: Path):
+    """``(notebook, None)`` if ``path`` is a readable notebook, else ``(None, why not)``."""
     import nbformat
 
     try:
-        nbformat.read(path, as_version=4)
+        return nbformat.read(path, as_version=4), None
     except UnicodeDecodeError:
-        return f"{path.name} is not UTF-8 text (was it saved by another program?)"
+        return None, f"{path.name} is not UTF-8 text (was it saved by another program?)"
     except Exception as err:  # nbformat raises several kinds for broken JSON
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        return f"{path.name} is not a readable notebook ({first[:120]})"
-    return None
+        return None, f"{path.name} is not a readable notebook ({first[:120]})"
 
 
-def restore_deleted_cells(notebook: Path, release: Path) -> list[str]:
-    """Put back locked cells (tests, read-only code) a student deleted; return their ids.
+def restore_deleted_cells(nb, ref) -> list[str]:
+    """Put back into ``nb`` the locked cells of release ``ref`` a student deleted.
 
     nbgrader restores an edited locked cell but scores a deleted test cell as zero, which
     would cost a student who deleted a test by accident the points of a correct function.
-    The cell is put back after the cell that precedes it in the release.
+    The cell is put back after the cell that precedes it in the release. Returns the ids.
     """
     import nbformat
 
-    nb = nbformat.read(notebook, as_version=4)
-    ref = nbformat.read(release, as_version=4)
     have = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
     restored = []
     for i, cell in enumerate(ref.cells):
@@ -114,8 +108,6 @@ def restore_deleted_cells(notebook: Path, release: Path) -> list[str]:
         nb.cells.insert(anchor + 1, nbformat.from_dict(cell))
         have.add(meta["grade_id"])
         restored.append(meta["grade_id"])
-    if restored:
-        nbformat.write(nb, notebook)
     return restored
 
 
@@ -126,10 +118,16 @@ def copy_submissions(submitted: Path, workspace: Path, names: list[str]) -> tupl
     cannot be read or is missing (zero, with the reason), or one saved under another
     name (graded under the right name, with a note).
     """
+    import nbformat
+
     submitted = Path(submitted)
     if not submitted.is_dir():
         raise FileNotFoundError(f"no folder {submitted}: expected submitted/<student>/<assignment>/")
     tasks, known = [], []
+    sources = {name: nbformat.read(Path(workspace) / "source" / name / f"{name}.ipynb", as_version=4)
+               for name in names}
+    releases = {name: nbformat.read(Path(workspace) / "release" / name / f"{name}.ipynb", as_version=4)
+                for name in names}
     students = sorted(p.name for p in submitted.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not students:
         raise ValueError(f"{submitted} holds no student folders (expected <student>/<assignment>/)")
@@ -144,23 +142,27 @@ def copy_submissions(submitted: Path, workspace: Path, names: list[str]) -> tupl
             shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
             expected = dst / f"{name}.ipynb"
             notes = []
-            if not expected.exists():
-                found = sorted(p for p in dst.glob("*.ipynb"))
-                ids = _grade_ids(Path(workspace) / "source" / name / f"{name}.ipynb")
-                ours = [p for p in found if _readable(p) is None and _grade_ids(p) & ids]
-                if len(ours) == 1:
-                    ours[0].rename(expected)
-                    notes.append(f"graded {ours[0].name} as {expected.name} (saved under another name)")
-                else:
+            if expected.exists():
+                nb, problem = _read(expected)
+            else:
+                found = sorted(dst.glob("*.ipynb"))
+                ids = _grade_ids(sources[name])
+                candidates = [(p, _read(p)[0]) for p in found]
+                ours = [(p, nb) for p, nb in candidates if nb is not None and _grade_ids(nb) & ids]
+                if len(ours) != 1:
                     listing = ", ".join(p.name for p in found) or "none"
                     known.append(Result(student, name, False,
                                         f"no notebook {expected.name} (found: {listing})"))
                     continue
-            problem = _readable(expected)
+                (path, nb), problem = ours[0], None
+                path.rename(expected)
+                notes.append(f"graded {path.name} as {expected.name} (saved under another name)")
             if problem:
                 known.append(Result(student, name, False, problem))
                 continue
-            restored = restore_deleted_cells(expected, Path(workspace) / "release" / name / expected.name)
+            restored = restore_deleted_cells(nb, releases[name])
+            if restored:
+                nbformat.write(nb, expected)
             flags = [{"cell_index": -1, "grade_id": gid, "line": None, "kind": "locked-deleted",
                       "message": f"the locked cell {gid} was deleted (put back for grading)"}
                      for gid in restored]
@@ -259,7 +261,7 @@ def run_tasks(tasks: list[Task], workspace: Path, db_url: str, workers: int,
 
     from concurrent.futures import ThreadPoolExecutor
 
-    from autograder.worker import review
+    from autograder.review import review
 
     # Flags, notes and feedback are made here, off the workers' critical path.
     reviewer = ThreadPoolExecutor(max_workers=1)
@@ -272,6 +274,17 @@ def run_tasks(tasks: list[Task], workspace: Path, db_url: str, workers: int,
         w.task = None
         bar.set_postfix_str(f"{result.student}/{result.assignment}", refresh=False)
         bar.update(1)
+
+    def replace(i: int, reason: str) -> _Worker:
+        """Kill worker ``i``, record its task as failed with ``reason``, start a new one."""
+        w = pool[i]
+        selector.unregister(w.proc.stdout)
+        w.kill()
+        if w.task:
+            finish(w, Result(w.task.student, w.task.assignment, False, reason,
+                             round(time.monotonic() - w.started, 3)))
+        pool[i] = start(i)
+        return pool[i]
 
     try:
         pool = [start(i) for i in range(workers)]
@@ -287,31 +300,15 @@ def run_tasks(tasks: list[Task], workspace: Path, db_url: str, workers: int,
                     finish(w, Result(data["student"], data["assignment"], data["ok"],
                                      data.get("reason", ""), data.get("seconds", 0.0)))
                 else:  # the worker died: record it, start another in its place
-                    selector.unregister(w.proc.stdout)
-                    code = w.proc.wait()
-                    task = w.task
-                    w.kill()
-                    if task:
-                        finish(w, Result(task.student, task.assignment, False,
-                                         f"the grading process died (exit code {code})",
-                                         round(time.monotonic() - w.started, 3)))
-                    i = pool.index(w)
-                    pool[i] = start(i)
-                    w = pool[i]
+                    w = replace(pool.index(w), f"the grading process died (exit code {w.proc.wait()})")
                 if todo and w.task is None:
                     w.send(todo.pop(0))
             now = time.monotonic()
             for i, w in enumerate(pool):
                 if w.task and now - w.started > task_timeout:
-                    task = w.task
-                    selector.unregister(w.proc.stdout)
-                    w.kill()
-                    finish(w, Result(task.student, task.assignment, False,
-                                     f"grading took longer than {task_timeout:g} s and was stopped",
-                                     round(now - w.started, 3)))
-                    pool[i] = start(i)
+                    w = replace(i, f"grading took longer than {task_timeout:g} s and was stopped")
                     if todo:
-                        pool[i].send(todo.pop(0))
+                        w.send(todo.pop(0))
         for result, future in reviews:
             found = future.result()
             result.flags = found["flags"]

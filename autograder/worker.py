@@ -1,83 +1,18 @@
 """A grading worker: reads tasks as JSON lines on stdin, answers one JSON line each.
 
 Started by :mod:`autograder.pipeline`, one process per worker. Each task autogrades one
-student's assignment with nbgrader's API in the shared workspace and gradebook, then
-writes that student's feedback. Everything nbgrader logs goes to stderr (a log file).
+student's assignment with nbgrader's API in the shared workspace and gradebook (the
+pipeline then reviews it: :mod:`autograder.review`). Everything nbgrader logs goes to
+stderr (a log file).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
 import time
 import traceback
-
-_INCIDENTS = {
-    "CellTimeoutError": "was stopped by the cell timeout",
-    "DeadKernelError": "killed the kernel",
-    "KernelStopped": "did not run: the kernel had been stopped",
-    "MemoryError": "ran out of the kernel's memory cap",
-    "SystemExit": "called sys.exit",
-    "OutputLost": "sent an output larger than the cap (dropped)",
-}
-
-
-def incidents(graded_path) -> list[str]:
-    """Notes on what the limits stopped in a graded notebook (timeouts, memory, output)."""
-    import nbformat
-
-    notes: list[str] = []
-    nb = nbformat.read(graded_path, as_version=4)
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        where = f"cell {index}" + (f" ({gid})" if gid else "")
-        seen = set()
-        for out in cell.get("outputs", []):
-            what = None
-            if out.output_type == "error" and out.ename in _INCIDENTS:
-                what = _INCIDENTS[out.ename]
-            elif out.output_type == "stream" and "... Output truncated ..." in out.get("text", ""):
-                what = "printed more than the output cap (cut)"
-            if what and what not in seen:
-                seen.add(what)
-                notes.append(f"{where} {what}")
-    return notes
-
-
-def review(root, db_url: str, student: str, assignment: str, graded_ok: bool) -> dict:
-    """After grading: integrity flags, notes on what the limits stopped, and feedback.
-
-    Runs in the pipeline's own process while the workers grade the next notebooks.
-    Tampering is reported whatever the grading gave.
-    """
-    from pathlib import Path
-
-    from autograder.feedback import write_feedback
-    from autograder.integrity import runtime_flags, scan
-
-    review: dict = {"flags": [], "notes": []}
-    a, st = assignment, student
-    graded = Path(root, "autograded", st, a, f"{a}.ipynb")
-    try:
-        flags = scan(Path(root, "submitted", st, a, f"{a}.ipynb"),
-                     Path(root, "release", a, f"{a}.ipynb"), a)
-        if graded.exists():
-            flags += runtime_flags(graded)
-            review["notes"] = incidents(graded)
-        review["flags"] = [dataclasses.asdict(f) for f in flags]
-    except Exception as err:
-        review["flags"] = [{"cell_index": -1, "grade_id": None, "line": None,
-                            "kind": "scan-error", "message": f"integrity scan failed: {err}"}]
-    if graded_ok:
-        try:
-            write_feedback(root, db_url, a, st)
-        except Exception as err:
-            review["notes"].append(f"feedback could not be written: {err}")
-    return review
 
 
 def one_line_reason(out: dict) -> str:

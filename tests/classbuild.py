@@ -44,8 +44,16 @@ def selected_assignments() -> list[str]:
     return known
 
 
+_KIND = re.compile(r"^(?P<kind>wrong|correct)(?:\[(?P<parts>[\w, ]+)\])?$")
+
+
 def variant_sections(assignment: str):
-    """(function, kind, label, code) of tests/variants/<assignment>.py."""
+    """(function, kind, label, code, parts) of tests/variants/<assignment>.py.
+
+    A section header is ``# %% <function>: wrong: <label>``, ``# %% <function>:
+    wrong[<part>, ...]: <label>`` (it must lose points in each part named) or ``# %%
+    <function>: correct: <label>`` (it must keep every point).
+    """
     path = VARIANTS / f"{assignment}.py"
     if not path.exists():
         return []
@@ -53,10 +61,14 @@ def variant_sections(assignment: str):
     out = []
     for s in sections:
         kind, _, label = s.label.partition(":")
-        kind = kind.strip()
-        if kind not in ("wrong", "correct"):
-            raise ValueError(f"{path}: section {s.grade_id!r} must be 'wrong: ...' or 'correct: ...'")
-        out.append((s.grade_id, kind, label.strip(), s.code))
+        m = _KIND.match(kind.strip())
+        if not m:
+            raise ValueError(f"{path}: section {s.grade_id!r} must be 'wrong: ...', "
+                             f"'wrong[part, ...]: ...' or 'correct: ...'")
+        parts = tuple(p.strip() for p in (m["parts"] or "").split(",") if p.strip())
+        if parts and m["kind"] == "correct":
+            raise ValueError(f"{path}: a correct variant of {s.grade_id!r} keeps every part")
+        out.append((s.grade_id, m["kind"], label.strip(), s.code, parts))
     return out
 
 
@@ -71,6 +83,7 @@ class Variant:
     label: str
     code: str
     student: str = ""
+    parts: tuple[str, ...] = ()  # a wrong variant must lose points in each of these parts
 
 
 def _refs(code: str, names) -> set[str]:
@@ -84,13 +97,14 @@ def dependencies(assignment: str) -> dict[str, set[str]]:
     followed transitively.
     """
     from autograder.answers import solutions
-    from autograder.report import function_order
+    from autograder.cells import test_cells
 
-    names = function_order(assignment)
-    sol = solutions(assignment)
     nb = nbformat.read(ROOT / "source" / assignment / f"{assignment}.ipynb", as_version=4)
-    tests = {c.metadata["nbgrader"]["grade_id"].removeprefix("test_"): c.source for c in nb.cells
-             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"}
+    names = list(dict.fromkeys(t.function for t in test_cells(nb)))
+    sol = solutions(assignment)
+    tests: dict[str, str] = {}
+    for t in test_cells(nb):  # every part's cell of a function
+        tests[t.function] = tests.get(t.function, "") + "\n" + nb.cells[t.index].source
     direct = {f: (_refs(sol.get(f, ""), names) | _refs(tests.get(f, ""), names)) - {f} for f in names}
     closure = {}
     for f in names:
@@ -115,7 +129,7 @@ def variant_groups(assignment: str) -> list[tuple[str, list[Variant]]]:
     deps = dependencies(assignment)
     names = set(deps)
     groups: list[tuple[str, list[Variant], set[str]]] = []
-    for function, kind, label, code in variant_sections(assignment):
+    for function, kind, label, code, parts in variant_sections(assignment):
         reach = deps.get(function, set()) | (_refs(code, names) - {function})
         for k, members, functions in groups:
             if k != kind or function in functions:
@@ -123,15 +137,16 @@ def variant_groups(assignment: str) -> list[tuple[str, list[Variant]]]:
             if reach & functions or any(function in deps.get(m.function, set()) |
                                         _refs(m.code, {function}) for m in members):
                 continue
-            members.append(Variant(function, kind, label, code))
+            members.append(Variant(function, kind, label, code, parts=parts))
             functions.add(function)
             break
         else:
-            groups.append((kind, [Variant(function, kind, label, code)], {function}))
+            groups.append((kind, [Variant(function, kind, label, code, parts=parts)], {function}))
     out = []
     for i, (kind, members, _) in enumerate(groups):
         student = f"{assignment[:2]}-g{i:02d}-{kind}"
-        out.append((student, [Variant(m.function, m.kind, m.label, m.code, student) for m in members]))
+        out.append((student, [Variant(m.function, m.kind, m.label, m.code, student, m.parts)
+                              for m in members]))
     return out
 
 

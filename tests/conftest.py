@@ -58,14 +58,31 @@ class GradedClass:
         self.incoming = Path(data["incoming"])
         self.assignments = data["assignments"]
         self.entries = data["entries"]
-        self.points: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
+        from autograder.cells import parse_grade_id
+
+        # (student, assignment) -> {(function, part): (points, max_points)}
+        self.part_points: dict[tuple[str, str], dict[tuple[str, str], tuple[float, float]]] = {}
         for r in data["rows"]:
-            self.points.setdefault((r["student"], r["assignment"]), {})[r["function"]] = (
-                r["points"], r["max_points"])
+            if r.get("part") is not None:
+                key = (r["function"], r["part"])
+            else:  # rows named by grade id without "test_"
+                key = parse_grade_id("test_" + r["function"])
+            got = self.part_points.setdefault((r["student"], r["assignment"]), {})
+            old = got.get(key, (0.0, 0.0))
+            got[key] = (old[0] + r["points"], old[1] + r["max_points"])
         self.results = {(r["student"], r["assignment"]): r for r in data["results"]}
 
+    def parts(self, student: str, assignment: str) -> dict[tuple[str, str], tuple[float, float]]:
+        """Points per (function, part) of one submission."""
+        return self.part_points.get((student, assignment), {})
+
     def scores(self, student: str, assignment: str) -> dict[str, tuple[float, float]]:
-        return self.points.get((student, assignment), {})
+        """Points per graded function (its parts added up) of one submission."""
+        out: dict[str, tuple[float, float]] = {}
+        for (function, _), (pts, most) in self.parts(student, assignment).items():
+            old = out.get(function, (0.0, 0.0))
+            out[function] = (old[0] + pts, old[1] + most)
+        return out
 
     def total(self, student: str, assignment: str) -> tuple[float, float]:
         s = self.scores(student, assignment)

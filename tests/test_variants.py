@@ -12,9 +12,14 @@ import nbformat
 import pytest
 from classbuild import dependencies, selected_assignments, variant_groups, variant_sections
 
-from autograder.report import function_order
+from autograder.cells import function_parts
+from autograder.paths import source_notebook
 
 ASSIGNMENTS = selected_assignments()
+
+
+def function_order(assignment: str) -> list[str]:
+    return list(function_parts(source_notebook(assignment)))
 
 
 def _variant_params():
@@ -22,7 +27,7 @@ def _variant_params():
     for name in ASSIGNMENTS:
         for student, members in variant_groups(name):
             for m in members:
-                params.append(pytest.param(name, student, m.function, m.kind,
+                params.append(pytest.param(name, student, m.function, m.kind, m.parts,
                                            id=f"{name[:2]}-{m.function}-{m.kind}-{m.label}"))
     return params
 
@@ -66,6 +71,11 @@ def test_untouched_release_gets_zero_with_not_implemented(graded_class, assignme
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_function_has_wrong_and_correct_variants(assignment):
     sections = variant_sections(assignment)
+    parts = function_parts(source_notebook(assignment))
+    for s in sections:
+        unknown = set(s[4]) - set(parts.get(s[0], {}))
+        assert not unknown, (f"{assignment}: a variant of {s[0]} names parts {sorted(unknown)}, "
+                             f"but its test cells are {sorted(parts.get(s[0], {}))}")
     for function in function_order(assignment):
         wrong = [s for s in sections if s[0] == function and s[1] == "wrong"]
         correct = [s for s in sections if s[0] == function and s[1] == "correct"]
@@ -73,14 +83,19 @@ def test_every_function_has_wrong_and_correct_variants(assignment):
         assert len(correct) >= 1, f"{assignment}: {function} needs a correct variant"
 
 
-@pytest.mark.parametrize("assignment,student,function,kind", _variant_params())
-def test_variant(graded_class, assignment, student, function, kind):
+@pytest.mark.parametrize("assignment,student,function,kind,parts", _variant_params())
+def test_variant(graded_class, assignment, student, function, kind, parts):
     scores = graded_class.scores(student, assignment)
     assert scores, f"{student} was not graded: {_explain(graded_class, student, assignment)}"
     if kind == "wrong":
         points, possible = scores[function]
         assert points < possible, (
             f"a wrong {function} kept {points}/{possible} points: the hidden tests miss it")
+        by_part = graded_class.parts(student, assignment)
+        for part in parts:
+            got, most = by_part[(function, part)]
+            assert got < most, (f"a wrong {function} kept its {part} part ({got}/{most}): "
+                                f"the hidden tests of that part miss it; parts: {by_part}")
     else:
         lost = {f: s for f, s in scores.items() if s[0] < s[1]}
         assert not lost, f"a correct {function} lost points: {lost}"

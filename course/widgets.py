@@ -404,6 +404,8 @@ class KernelExplorer(_Displayable):
         image_row = [self.source, *([self.upload] if self.upload is not None else []), self.colour]
         header = w.VBox([w.HBox(image_row, layout=wrap),
                          w.HBox([self.preset, self.mode, self.normalise], layout=wrap)])
+        grid.layout.flex = "0 0 auto"  # the sliders keep their width; the text may scroll
+        self.text.layout = w.Layout(flex="1 1 auto", min_width="0", overflow="auto")
         kernel = w.HBox([grid, self.text], layout=w.Layout(align_items="flex-start",
                                                            grid_gap="16px"))
         view = w.HBox([self.zoom, self.row, self.column], layout=wrap)
@@ -581,6 +583,8 @@ class KernelExplorer(_Displayable):
         work = self.working_image
         self.original.value = self._colours(
             _resample(work[top:top + ch, left:left + cw], out), False, 1.0, z > 1)
+        for picture in (self.original, self.output):  # drawn at their own size, not stretched
+            picture.layout.width = f"{out[1]}px"
         if z == 0:
             self.where.layout.display = "none"
             return
@@ -597,6 +601,7 @@ class KernelExplorer(_Displayable):
         thumb[r0, c0:c1 + 1] = thumb[r1, c0:c1 + 1] = red
         thumb[r0:r1 + 1, c0] = thumb[r0:r1 + 1, c1] = red
         self.where.value = png_bytes((thumb * 255 + 0.5).astype(np.uint8))
+        self.where.layout.width = f"{tw}px"
 
     def redraw(self) -> None:
         """Filter the image and update the pictures, the kernel text and the note."""
@@ -658,7 +663,8 @@ class KernelExplorer(_Displayable):
         else:
             note = html.escape(note)
         self.info.value = f"<small>{note}</small>"
-        self.text.value = (f"<pre style='font-size: 11px; line-height: 1.2; margin: 0'>"
+        self.text.value = ("<pre style='font-size: 11px; line-height: 1.2; margin: 0; "
+                           "white-space: pre; overflow-x: auto'>"
                            f"{html.escape(_kernel_text(kernel))}</pre>")
         self.redraws += 1
 

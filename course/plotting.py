@@ -145,18 +145,20 @@ def signed_limits(image, percentile: float = 100.0) -> tuple[float, float]:
     return (-m, m) if m > 0 else (-1.0, 1.0)
 
 
-def limit_note(values, limit: float, percentile: float, symbol: str = "response") -> str:
+def limit_note(values, limit: float, percentile: float, symbol: str = "response",
+               beyond: bool = True) -> str:
     """The sentence written under a signed picture: which limit, and how much is beyond it.
 
-    ``colour limit ±1.87 = 99.5th percentile of |e|; 0.5% of pixels beyond it``.
+    ``colour limit ±1.87 = 99.5th percentile of |e|; 0.5% of pixels beyond it`` (the part
+    after the semicolon only with ``beyond``, and only if some pixels are).
     """
     p = _check_percentile(percentile)
     which = f"max |{symbol}|" if p >= 100 else f"{_ordinal(p)} percentile of |{symbol}|"
     note = f"colour limit ±{format_value(limit)} = {which}"
     a = np.asarray(values, dtype=float)
-    beyond = float(np.mean(np.abs(a) > limit * (1 + 1e-12))) if a.size else 0.0
-    if beyond > 0:
-        note += f"; {format_value(100 * beyond, '{:.2g}')}% of pixels beyond it"
+    share = float(np.mean(np.abs(a) > limit * (1 + 1e-12))) if a.size and beyond else 0.0
+    if share > 0:
+        note += f"; {format_value(100 * share, '{:.2g}')}% of pixels beyond it"
     return note
 
 
@@ -221,8 +223,8 @@ def show_images(*images, titles=None, cmap="gray", size: float = 4, signed=None,
         elif signed[i]:
             lo, hi = signed_limits(a, percentile)
             ax.imshow(a, cmap=_cmap(None), vmin=lo, vmax=hi, interpolation="nearest")
-            ax.text(0.5, -0.01, limit_note(a, hi, percentile, "value"), transform=ax.transAxes,
-                    ha="center", va="top", fontsize=7.5, wrap=True)
+            ax.text(0.5, -0.01, limit_note(a, hi, percentile, "value", beyond=False),
+                    transform=ax.transAxes, ha="center", va="top", fontsize=7.5)
         else:
             lo, hi = (0.0, 1.0) if a.size and a.min() >= 0 and a.max() <= 1 else (None, None)
             ax.imshow(a, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")

@@ -35,6 +35,7 @@ import numpy as np
 
 __all__ = [
     "MODES",
+    "ZOOMS",
     "FrameViewer",
     "KernelExplorer",
     "SlidingWindowExplorer",
@@ -406,8 +407,11 @@ class KernelExplorer(_Displayable):
                          w.HBox([self.preset, self.mode, self.normalise], layout=wrap)])
         grid.layout.flex = "0 0 auto"  # the sliders keep their width; the text may scroll
         self.text.layout = w.Layout(flex="1 1 auto", min_width="0", overflow="auto")
-        kernel = w.HBox([grid, self.text], layout=w.Layout(align_items="flex-start",
-                                                           grid_gap="16px"))
+        if size == 3:  # the kernel's text beside the sliders; under them for 5x5
+            kernel = w.HBox([grid, self.text], layout=w.Layout(align_items="flex-start",
+                                                               grid_gap="16px"))
+        else:
+            kernel = w.VBox([grid, self.text])
         view = w.HBox([self.zoom, self.row, self.column], layout=wrap)
         pictures = w.HBox([
             w.VBox([w.HTML("<b>image</b>"), self.original, self.where]),

@@ -342,3 +342,20 @@ def test_show_filters_writes_weights_without_minus_zero():
     with pytest.raises(ValueError, match="grey"):
         show_filters(np.ones((2, 3, 3, 3)), values=True)
     plt.close("all")
+
+
+def test_show_signed_into_given_axes_and_a_given_limit():
+    import matplotlib.pyplot as plt
+
+    a = np.linspace(-3, 1, 400).reshape(20, 20)
+    fig, axes = plt.subplots(1, 3)
+    course.show_signed(a, ax=axes[0], limit=2.0, colorbar=False)
+    assert axes[0].get_images()[0].get_clim() == (-2.0, 2.0)
+    assert any(t.get_text().startswith("colour limit ±2 (given)") for t in axes[0].texts)
+    shown = course.show_signed(a, ax=axes[1:], zoom=(0, 0, 5, 5), symbol="d")
+    assert shown == list(axes[1:]) and len(fig.axes) == 4, "two views and their colour bar"
+    with pytest.raises(ValueError, match="pair"):
+        course.show_signed(a, ax=axes[0], zoom=(0, 0, 5, 5))
+    with pytest.raises(ValueError, match="limit"):
+        course.show_signed(a, limit=0)
+    plt.close("all")

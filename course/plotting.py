@@ -306,12 +306,12 @@ def show_signed(response, title=None, cmap=None, ax=None, colorbar: bool = True,
     cmap = _cmap(cmap)
     if ax is None:
         if box is None:
-            width = size * a.shape[1] / a.shape[0] + (0.9 if colorbar else 0.2)
+            width = (size - 0.6) * a.shape[1] / a.shape[0] + (1.0 if colorbar else 0.3)
             _, ax = plt.subplots(figsize=(width, size + 0.3), layout="constrained")
             axes = [ax]
         else:
-            crop_w = size * box[3] / box[2]
-            full_w = size * a.shape[1] / a.shape[0]
+            crop_w = (size - 0.6) * box[3] / box[2]
+            full_w = (size - 0.6) * a.shape[1] / a.shape[0]
             _, pair = plt.subplots(1, 2, figsize=(full_w + crop_w + (1.2 if colorbar else 0.5),
                                                   size + 0.4), layout="constrained",
                                    gridspec_kw={"width_ratios": [full_w, crop_w]})
@@ -322,13 +322,14 @@ def show_signed(response, title=None, cmap=None, ax=None, colorbar: bool = True,
             raise ValueError("ax must be one Axes, or a pair of Axes (full view, crop) with zoom")
     beyond_any = bool(np.any(np.abs(a) > m))
     im = axes[0].imshow(a, cmap=cmap, vmin=-m, vmax=m, interpolation="nearest")
-    axes[0].set_axis_off()
+    axes[0].set_xticks([])
+    axes[0].set_yticks([])
+    for spine in axes[0].spines.values():
+        spine.set_visible(False)
     if title:
         axes[0].set_title(title)
-    # under the full view; with a crop beside it, from its left edge on (it may run on)
-    axes[0].annotate(note, xy=(0.5 if box is None else 0.0, 0.0), xycoords="axes fraction",
-                     xytext=(0, -3), textcoords="offset points", fontsize=8, va="top",
-                     ha="center" if box is None else "left", annotation_clip=False)
+    # the note as the x label: layouts make room for it; the share beyond on a second line
+    axes[0].set_xlabel(note.replace("; ", "\n"), fontsize=8)
     if box is not None:
         top, left, height, width = box
         for colour, lw in (("black", 3.2), ("#39ff14", 1.6)):  # a green frame, outlined

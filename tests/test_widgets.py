@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import io
 import re
-import time
 
 import matplotlib
 
@@ -376,19 +375,15 @@ def test_displaying_shows_the_panel_and_a_static_picture(explorer):
 
 
 @pytest.mark.parametrize("size, colour", [(3, "grey"), (5, "grey"), (3, "each channel")])
-def test_redraw_of_the_photograph_within_50_ms(size, colour):
-    # CPU time of this process: the suite runs in parallel (-n auto), and wall-clock time
-    # would measure the other workers. benchmarks/bench_widgets.py reports wall-clock.
+def test_every_slider_move_redraws_the_photograph(size, colour):
+    # Speed (the 50 ms target) is measured by benchmarks/bench_widgets.py, not here: a test
+    # checks correctness, never time.
     e = KernelExplorer(None, size=size, colour=colour)
-    e.sliders[0][0].value = 0.5  # warm up
-    times = []
+    e.sliders[0][0].value = 0.5
+    before = e.output.value
     for i in range(15):
-        start = time.process_time()
         e.sliders[1][1].value = 1.0 + 0.25 * i
-        times.append(time.process_time() - start)
-    assert e.output.value and e.redraws == 17
-    median_ms = 1000 * float(np.median(times))
-    assert median_ms < 50, f"median redraw {median_ms:.1f} ms of CPU > 50 ms"
+    assert e.output.value and e.output.value != before and e.redraws == 17
 
 
 def test_png_bytes_round_trip():
@@ -581,16 +576,14 @@ def test_step_viewer_loss_curve_follows(descent):
     assert ax.get_title() == f"loss = {losses[119]:.4g} (at step 119)"
 
 
-def test_step_viewer_within_100_ms_a_step(descent):
+def test_step_viewer_draws_each_new_step(descent):
+    # The 100 ms target is measured by benchmarks/bench_widgets.py, not here.
     kernels, losses = descent
     v = step_viewer(kernels, losses, value=0)
-    times = []
+    before, first = v.renders, v.image.value
     for step in range(1, 21):  # frames not drawn before
-        start = time.process_time()
         v.slider.value = step
-        times.append(time.process_time() - start)
-    median_ms = 1000 * float(np.median(times))
-    assert median_ms < 100, f"median step {median_ms:.1f} ms of CPU > 100 ms"
+    assert v.renders == before + 20 and v.image.value != first
 
 
 def test_kernel_history_viewer_grey_and_colour():

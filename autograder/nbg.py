@@ -123,9 +123,12 @@ def clean_source(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         preserve_nb_metadata_mask=set(KEEP_NOTEBOOK_METADATA))
     nb, _ = meta.preprocess(nb, {})
     for cell in nb.cells:
+        if cell.cell_type != "code":  # nbconvert's preprocessor clears code cells only
+            cell.metadata = dict(meta.nested_filter(cell.metadata.items(),
+                                                    meta.preserve_cell_metadata_mask))
         if not cell.get("attachments", True):
             del cell["attachments"]
-    return nb
+    return nbformat.from_dict(nb)
 
 
 def clean_file(path: Path) -> bool:

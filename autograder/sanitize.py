@@ -72,11 +72,25 @@ def _url_ok(url: str) -> bool:
 
 
 class _Checker(HTMLParser):
+    """Finds what is not plain text and images in rendered markdown."""
+
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.problems: list[str] = []
+        self.verbatim = 0  # inside <code>/<pre>, which MathJax leaves alone
+
+    def handle_endtag(self, tag):
+        if tag in ("code", "pre") and self.verbatim:
+            self.verbatim -= 1
+
+    def handle_data(self, data):
+        found = None if self.verbatim else _MATHJAX_ACTIVE.search(data)
+        if found:
+            self.problems.append(f"the MathJax command {found.group(0)}")
 
     def handle_starttag(self, tag, attrs):
+        if tag in ("code", "pre"):
+            self.verbatim += 1
         if tag not in MARKDOWN_TAGS:
             self.problems.append(f"a <{tag}> tag")
         for name, value in attrs:
@@ -85,7 +99,9 @@ class _Checker(HTMLParser):
             elif name in URL_ATTRIBUTES and not _url_ok(value or ""):
                 self.problems.append(f"a link to {(value or '')[:40]!r}")
 
-    handle_startendtag = handle_starttag
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        self.handle_endtag(tag)
 
 
 def _render_markdown(source: str, attachments: dict) -> str:
@@ -99,9 +115,6 @@ def _render_markdown(source: str, attachments: dict) -> str:
 
 def markdown_problem(source: str, attachments: dict | None = None) -> str | None:
     """Why a markdown cell's rendering is not plain text and images (``None`` if it is)."""
-    found = _MATHJAX_ACTIVE.search(source)
-    if found:
-        return f"the MathJax command {found.group(0)}"
     try:
         html = _render_markdown(source, dict(attachments or {}))
     except Exception as err:  # e.g. a missing attachment: nbconvert would fail on it

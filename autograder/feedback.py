@@ -27,6 +27,7 @@ import ast
 import html
 import re
 import secrets
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -235,14 +236,12 @@ def ensure_exchange_files(root, student: str, assignment: str) -> list[Path]:
     return written
 
 
-def write_feedback(root, db_url: str, assignment: str, student: str) -> list[Path]:
-    """Write ``feedback/<student>/<assignment>/`` with nbgrader's ``GenerateFeedback``.
+_CONVERTERS: dict = {}
+_LOCK = threading.Lock()
 
-    The converter and its preprocessors come from the course's ``nbgrader_config.py``, as
-    for ``nbgrader generate_feedback``. Not ``NbGraderAPI.generate_feedback``: nbgrader's
-    converter changes the process's working directory while it runs, which is not safe in
-    the pipeline's review thread; the steps are the converter's own ``start`` without it.
-    """
+
+def _converter(root: Path, db_url: str):
+    """nbgrader's GenerateFeedback for a course root, made once (its template costs ~0.4 s)."""
     from nbconvert.writers import FilesWriter
     from nbgrader.converters import GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
@@ -250,21 +249,36 @@ def write_feedback(root, db_url: str, assignment: str, student: str) -> list[Pat
 
     from autograder.nbg import load_config
 
+    key = (str(root), db_url)
+    if key not in _CONVERTERS:
+        config = load_config(root, db_url)
+        extra = Config()
+        extra.HTMLExporter.template_name = "feedback"  # as NbGraderAPI.generate_feedback does
+        config.merge(extra)
+        converter = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
+        converter.force = True
+        converter.writer = FilesWriter(parent=converter, config=converter.config)
+        converter.exporter = converter.exporter_class(parent=converter, config=converter.config)
+        for pp in converter.preprocessors:
+            converter.exporter.register_preprocessor(pp)
+        _CONVERTERS[key] = converter
+    return _CONVERTERS[key]
+
+
+def write_feedback(root, db_url: str, assignment: str, student: str) -> list[Path]:
+    """Write ``feedback/<student>/<assignment>/`` with nbgrader's ``GenerateFeedback``.
+
+    The converter and its preprocessors come from the course's ``nbgrader_config.py``, as
+    for ``nbgrader generate_feedback``. Not ``NbGraderAPI.generate_feedback``: nbgrader's
+    converter changes the process's working directory while it runs, which is not safe in
+    the pipeline's review thread; these are the converter's own ``start`` steps without it.
+    """
     root = Path(root).resolve()
     ensure_exchange_files(root, student, assignment)
-    config = load_config(root, db_url)
-    extra = Config()
-    extra.HTMLExporter.template_name = "feedback"  # as NbGraderAPI.generate_feedback does
-    config.merge(extra)
-    coursedir = CourseDirectory(config=config)
-    coursedir.assignment_id, coursedir.student_id = assignment, student
-    converter = GenerateFeedback(coursedir=coursedir, config=config)
-    converter.force = True
-    converter.init_notebooks()
-    converter.writer = FilesWriter(parent=converter, config=converter.config)
-    converter.exporter = converter.exporter_class(parent=converter, config=converter.config)
-    for pp in converter.preprocessors:
-        converter.exporter.register_preprocessor(pp)
-    converter.convert_notebooks()
+    with _LOCK:
+        converter = _converter(root, db_url)
+        converter.coursedir.assignment_id, converter.coursedir.student_id = assignment, student
+        converter.init_notebooks()
+        converter.convert_notebooks()
     out = root / "feedback" / student / assignment
     return sorted(out.glob("*.html"))

@@ -17,8 +17,9 @@ What a student sees:
   passed, then (if it failed) the failing check's message, labelled as coming from the
   graded checks when the visible checks had passed, then what the checks printed. Never
   a traceback (it would quote hidden lines);
-* anywhere else in the notebook, any output or markdown that quotes a hidden-test line is
-  replaced by a note (a student can print the kernel's history under plain nbgrader).
+* anywhere else in the notebook, an error shows its message only, and any output or
+  markdown that quotes a hidden-test line is replaced by a note (a student can print the
+  kernel's history under plain nbgrader).
 """
 
 from __future__ import annotations
@@ -133,14 +134,20 @@ class SafeFeedback(NbGraderPreprocessor):
             if is_test_cell(cell):
                 rows.append(self._test_cell(cell, lines))
             elif cell.cell_type == "code":
-                cell.outputs = [_stream("stdout", REDACTED + "\n") if _quotes(_text(o), lines) else o
-                                for o in cell.get("outputs", [])]
+                cell.outputs = [self._output(o, lines) for o in cell.get("outputs", [])]
             elif cell.cell_type == "markdown" and not nbgrader_meta(cell).get("locked"):
                 if _quotes(cell.source, lines):
                     cell.source = REDACTED
         if rows:
             nb.cells.insert(0, nbformat.v4.new_markdown_cell(_table(rows, resources)))
         return nb, resources
+
+    @staticmethod
+    def _output(out, lines: set[str]):
+        """An output of a student's cell: an error as its message, a quote of a test hidden."""
+        if out.get("output_type") == "error":
+            out = _stream("stderr", failure_message(out) + "\n")
+        return _stream("stdout", REDACTED + "\n") if _quotes(_text(out), lines) else out
 
     def _test_cell(self, cell, lines: set[str]) -> dict:
         meta = nbgrader_meta(cell)

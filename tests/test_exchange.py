@@ -188,6 +188,15 @@ def test_students_fetch_their_own_safe_feedback(loop):
     assert "output hidden: it quoted the graded checks" in bob  # the printed history
 
 
+def test_every_figure_of_the_notebook_is_in_its_feedback(loop):
+    for student in STUDENTS:
+        graded = nbformat.read(loop["course"] / "autograded" / student / A / f"{A}.ipynb", as_version=4)
+        figures = sum("image/png" in out.get("data", {}) for cell in graded.cells
+                      for out in cell.get("outputs", []))
+        html = (loop["course"] / "feedback" / student / A / f"{A}.html").read_text(encoding="utf-8")
+        assert figures > 0 and html.count("data:image/png;base64,") >= figures
+
+
 def test_formgrader_generate_feedback_writes_the_same_safe_feedback(loop, tmp_path):
     target = loop["course"] / "feedback" / "bob" / A / f"{A}.html"
     target.unlink()

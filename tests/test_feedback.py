@@ -57,6 +57,9 @@ def _graded():
     figure = nbformat.v4.new_code_cell("show_images(img)")
     figure.outputs = [nbformat.v4.new_output("display_data", data={"image/png": _figure(),
                                                                     "text/plain": "<Figure>"})] * 3
+    demo = nbformat.v4.new_code_cell("pad(img, 1)")
+    demo.outputs = [nbformat.v4.new_output("error", ename="NotImplementedError", evalue="",
+                                           traceback=["Traceback (most recent call last)", "  pad(img, 1)"])]
     snoop = nbformat.v4.new_code_cell("print(In)")
     snoop.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"['...', '{HIDDEN}']\n")]
     nb.cells = [
@@ -70,6 +73,7 @@ def _graded():
         _test_cell("test_pad__bad_input", 1, 0, 'expect_raises(pad, img, 1, mode="symmetric")\n'
                    'print("pad: visible checks passed")', error=MESSAGE),
         _test_cell("test_relu__bad_input", 1, 0, "relu(1)", error="<script>alert(1)</script> $\\href{x}{y}$"),
+        demo,
         snoop,
     ]
     return nb
@@ -106,6 +110,8 @@ def test_each_failed_part_says_the_call_and_the_expectation_without_a_traceback(
     bad = _text(cells["test_pad__bad_input"])
     assert bad.startswith("FAILED  pad · bad input: 0 / 1 points")
     assert MESSAGE in bad and "Traceback" not in bad and "File x" not in bad
+    assert "Traceback" not in nbformat.writes(out)  # a student's own cell: its message only
+    assert "NotImplementedError" in nbformat.writes(out)
     assert all(o.output_type == "stream" for gid, c in cells.items() if gid
                for o in c.get("outputs", []))
     assert _text(cells["test_pad__computation"]).startswith("PASSED  pad · computation: 3 / 3 points")

@@ -20,6 +20,9 @@ commands:
   examples   write the bundled example class (submitted/ layout) to a folder
   test       run the whole test suite (pytest -n auto), installing what it needs
   lab        open JupyterLab on the student notebooks in release/
+  text       a notebook as jupytext percent text:  text NOTEBOOK.ipynb TEXT.py
+  notebook   the text back as a notebook:           notebook TEXT.py NOTEBOOK.ipynb
+  clean      drop outputs and execution metadata:  clean [--check] NOTEBOOK.ipynb ...
 
 python -m autograder COMMAND --help describes each.
 """

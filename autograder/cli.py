@@ -244,6 +244,10 @@ def run(argv: list[str]) -> int:
         return cmd_test(argv[1:])
     if argv and argv[0] == "lab":
         return cmd_lab(argv[1:])
+    if argv and argv[0] in ("text", "notebook", "clean"):  # authoring: autograder/nbtext.py
+        from autograder.nbtext import main as authoring
+
+        return authoring(argv)
     args = parser().parse_args(argv)
     if getattr(args, "workers", 1) < 1:
         print("error: --workers must be at least 1", file=sys.stderr)

@@ -20,7 +20,8 @@ _BIN = os.path.dirname(sys.executable)
 if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
-__all__ = ["api_for", "clean_notebook", "generate_release", "load_config", "sqlite_url"]
+__all__ = ["EXCHANGE_FILES", "api_for", "clean_file", "clean_source", "extra_files", "generate_release",
+           "load_config", "sqlite_url", "workspace_config_text", "write_workspace_config"]
 
 
 def sqlite_url(path: Path) -> str:
@@ -47,21 +48,6 @@ def api_for(root: Path, db_url: str | None = None, log_level=logging.WARNING):
     api = NbGraderAPI(coursedir=coursedir, config=config)
     api.log.setLevel(log_level)
     return api
-
-
-def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop outputs, execution counts and volatile metadata (in place; returned)."""
-    keep_nb_meta = ("kernelspec", "language_info")
-    nb.metadata = {k: v for k, v in nb.metadata.items() if k in keep_nb_meta}
-    if "language_info" in nb.metadata:
-        nb.metadata["language_info"] = {"name": nb.metadata["language_info"].get("name", "python")}
-    for cell in nb.cells:
-        cell.metadata = {k: v for k, v in cell.metadata.items() if k in ("nbgrader", "tags")}
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-        cell.pop("attachments", None) if not cell.get("attachments") else None
-    return nb
 
 
 def _run(result: dict, what: str) -> None:
@@ -92,9 +78,11 @@ def generate_into(root: Path, names: list[str], source: Path = SOURCE, db_url: s
 
 
 def generate_release(names: list[str] | None = None, out: Path = RELEASE) -> list[Path]:
-    """Regenerate ``release/`` (or ``out``) from ``source/`` with nbgrader.
+    """Regenerate ``release/`` (or ``out``) from ``source/`` with nbgrader's generator.
 
-    The output is deterministic: outputs and volatile metadata are dropped.
+    The files are exactly what ``nbgrader generate_assignment`` writes (locked cells keep
+    ``"editable": false, "deletable": false``); ``source/`` is kept free of outputs and
+    volatile metadata (a test checks it), so there is nothing to remove.
     """
     names = names or assignments()
     unknown = sorted(set(names) - set(assignments()))
@@ -109,8 +97,108 @@ def generate_release(names: list[str] | None = None, out: Path = RELEASE) -> lis
             if target.exists():
                 shutil.rmtree(target)
             shutil.copytree(Path(tmp) / "release" / name, target)
-            for path in sorted(target.rglob("*.ipynb")):
-                nb = clean_notebook(nbformat.read(path, as_version=4))
-                nbformat.write(nb, path)
-                written.append(path)
+            written += sorted(target.rglob("*.ipynb"))
     return written
+
+
+#: What ``clean`` keeps of a cell's metadata: nbgrader's, tags, and JupyterLab's locks.
+KEEP_CELL_METADATA = ("nbgrader", "tags", "editable", "deletable")
+#: What ``clean`` keeps of a notebook's metadata.
+KEEP_NOTEBOOK_METADATA = ("kernelspec", ("language_info", "name"))
+
+
+def clean_source(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A source notebook as the course keeps it: no outputs, no execution metadata.
+
+    nbconvert's ``ClearOutputPreprocessor`` and ``ClearMetadataPreprocessor``, keeping
+    nbgrader's cell metadata, tags, ``editable``/``deletable``, the kernelspec and the
+    language name. Cell ids are kept.
+    """
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, ClearOutputPreprocessor
+
+    nb = nbformat.from_dict(nb)
+    nb, _ = ClearOutputPreprocessor().preprocess(nb, {})
+    meta = ClearMetadataPreprocessor(
+        enabled=True, preserve_cell_metadata_mask=set(KEEP_CELL_METADATA),
+        preserve_nb_metadata_mask=set(KEEP_NOTEBOOK_METADATA))
+    nb, _ = meta.preprocess(nb, {})
+    for cell in nb.cells:
+        if cell.cell_type != "code":  # nbconvert's preprocessor clears code cells only
+            cell.metadata = dict(meta.nested_filter(cell.metadata.items(),
+                                                    meta.preserve_cell_metadata_mask))
+        if not cell.get("attachments", True):
+            del cell["attachments"]
+    return nbformat.from_dict(nb)
+
+
+def clean_file(path: Path) -> bool:
+    """Clean a source notebook file in place (see :func:`clean_source`); True if it changed."""
+    path = Path(path)
+    try:
+        before = path.read_text(encoding="utf-8")
+        nb = nbformat.reads(before, as_version=4)
+    except (OSError, UnicodeDecodeError, ValueError) as err:  # nbformat's errors are ValueErrors
+        raise ValueError(f"{path}: not a readable notebook ({str(err).splitlines()[0][:120]})") from err
+    after = nbformat.writes(clean_source(nb))
+    after += "" if after.endswith("\n") else "\n"  # as nbformat.write does
+    if after == before:
+        return False
+    path.write_text(after, encoding="utf-8")
+    return True
+
+
+# --------------------------------------------------------------------------------------
+# The workspace's own nbgrader_config.py
+# --------------------------------------------------------------------------------------
+
+_BEGIN = "# >>> python -m autograder: the course and this workspace (rewritten on each run) >>>"
+_END = "# <<< python -m autograder <<<"
+
+
+def workspace_config_text(existing: str | None, root: Path, db_url: str) -> str:
+    """The workspace's ``nbgrader_config.py``: the pipeline's block, the instructor's lines kept.
+
+    The pipeline owns only the block between its two marker lines (load the course's
+    config, set the course root and the gradebook); everything else in the file is the
+    instructor's and is kept as it is, after the block, so an instructor's setting wins in
+    formgrader and the nbgrader commands run there. A file without the block (written by
+    an instructor, or by an older version) gets it on top.
+    """
+    block = "\n".join([
+        _BEGIN,
+        "c = get_config()  # noqa: F821",
+        f"load_subconfig({str(CONFIG)!r})  # noqa: F821",
+        f"c.CourseDirectory.root = {str(Path(root).resolve())!r}",
+        f"c.CourseDirectory.db_url = {db_url!r}",
+        _END,
+    ])
+    if not existing:
+        return block + "\n# Your own settings for this workspace go below; they are kept.\n"
+    if _BEGIN in existing and _END in existing:
+        head, rest = existing.split(_BEGIN, 1)
+        _, tail = rest.split(_END, 1)
+        return head + block + tail
+    legacy = "# Written by `python -m autograder`: the course's nbgrader settings, for this workspace."
+    if existing.startswith(legacy):  # the file earlier versions wrote, all of it theirs
+        return block + "\n"
+    return block + "\n" + existing
+
+
+def write_workspace_config(root: Path, db_url: str) -> Path:
+    """Write or update ``root/nbgrader_config.py`` (see :func:`workspace_config_text`)."""
+    path = Path(root) / "nbgrader_config.py"
+    existing = path.read_text(encoding="utf-8") if path.exists() else None
+    text = workspace_config_text(existing, root, db_url)
+    if text != existing:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+#: Files nbgrader's exchange puts beside a submitted notebook (``nbgrader submit``).
+EXCHANGE_FILES = frozenset({"timestamp.txt", "submission_secret.txt"})
+
+
+def extra_files(folder: Path, notebooks: set[str]) -> list[str]:
+    """Files of a submission folder that are neither its notebooks nor the exchange's own."""
+    return sorted(p.name for p in Path(folder).iterdir()
+                  if p.name not in notebooks and p.name not in EXCHANGE_FILES)

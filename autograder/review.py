@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-__all__ = ["incidents", "review"]
+__all__ = ["incidents", "mark_flagged", "review"]
 
 
 _INCIDENTS = {
@@ -45,6 +45,25 @@ def incidents(graded_path) -> list[str]:
     return notes
 
 
+def mark_flagged(db_url: str, assignment: str, student: str, notebook: str) -> bool:
+    """Mark a submitted notebook as flagged in nbgrader's gradebook (formgrader's "Flagged").
+
+    Only sets the flag: an instructor clears it in formgrader once they have looked.
+    Returns whether the notebook was found.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gb:
+        try:
+            nb = gb.find_submission_notebook(notebook, assignment, student)
+        except MissingEntry:
+            return False
+        if not nb.flagged:
+            nb.flagged = True
+            gb.db.commit()
+    return True
+
+
 def review(root, db_url: str, student: str, assignment: str, graded_ok: bool) -> dict:
     """Integrity flags, notes on what the limits stopped, and feedback, for one notebook.
 
@@ -68,6 +87,11 @@ def review(root, db_url: str, student: str, assignment: str, graded_ok: bool) ->
     except Exception as err:
         review["flags"] = [{"cell_index": -1, "grade_id": None, "line": None,
                             "kind": "scan-error", "message": f"integrity scan failed: {err}"}]
+    if review["flags"] and graded_ok:
+        try:
+            mark_flagged(db_url, a, st, a)
+        except Exception as err:
+            review["notes"].append(f"could not mark it flagged in the gradebook: {err}")
     if graded_ok:
         try:
             write_feedback(root, db_url, a, st)

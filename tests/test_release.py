@@ -1,16 +1,21 @@
-"""release/ is a build product: in sync with source/, no solutions, no hidden tests, no outputs."""
+"""release/ is a build product: nbgrader's own output, no solutions, no hidden tests, no outputs."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from autograder import cells
 from autograder.nbg import generate_release
-from autograder.paths import RELEASE, SOURCE, assignments, release_notebook, source_notebook
+from autograder.paths import CONFIG, RELEASE, SOURCE, assignments, release_notebook, source_notebook
 
 NAMES = assignments()
 VOLATILE_KEYS = {"execution", "collapsed", "scrolled", "jupyter", "ExecuteTime", "widgets"}
@@ -21,6 +26,71 @@ def regenerated(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("release")
     generate_release(NAMES, out=out)
     return out
+
+
+@pytest.fixture(scope="module")
+def stock_nbgrader(tmp_path_factory) -> Path:
+    """A course folder where plain ``nbgrader generate_assignment`` made every release.
+
+    Run as an instructor would: the command from the environment's bin folder, in the
+    course folder, without the environment on PATH (nbgrader needs its ``alembic``; the
+    course's config finds it).
+    """
+    course = tmp_path_factory.mktemp("stock-course")
+    shutil.copytree(SOURCE, course / "source")
+    shutil.copy(CONFIG, course / "nbgrader_config.py")
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = "/usr/bin:/bin"
+    for name in NAMES:
+        done = subprocess.run([str(nbgrader), "generate_assignment", name], cwd=course, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+    return course / "release"
+
+
+def _cell_view(cell) -> dict:
+    meta = cell.metadata
+    return {"id": cell.get("id"), "type": cell.cell_type, "source": cell.source,
+            "nbgrader": meta.get("nbgrader"), "editable": meta.get("editable"),
+            "deletable": meta.get("deletable"), "tags": meta.get("tags")}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_release_is_what_plain_nbgrader_generates(stock_nbgrader, name):
+    ours = nbformat.read(release_notebook(name), as_version=4)
+    theirs = nbformat.read(stock_nbgrader / name / f"{name}.ipynb", as_version=4)
+    assert len(ours.cells) == len(theirs.cells)
+    for i, (a, b) in enumerate(zip(ours.cells, theirs.cells, strict=True)):
+        assert _cell_view(a) == _cell_view(b), f"release/{name} cell {i} differs from nbgrader's"
+    assert ours.metadata == theirs.metadata
+    files = sorted(p.relative_to(stock_nbgrader / name) for p in (stock_nbgrader / name).rglob("*")
+                   if p.is_file())
+    assert files == sorted(p.relative_to(RELEASE / name) for p in (RELEASE / name).rglob("*")
+                           if p.is_file())
+    for rel in files:  # so `python -m autograder release --check` agrees with plain nbgrader
+        assert (stock_nbgrader / name / rel).read_bytes() == (RELEASE / name / rel).read_bytes()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_locked_cells_are_locked_in_jupyterlab(name):
+    nb = nbformat.read(release_notebook(name), as_version=4)
+    locked = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("locked")]
+    assert locked, f"release/{name} has no locked cells"
+    for cell in locked:
+        gid = cell.metadata["nbgrader"]["grade_id"]
+        assert cell.metadata.get("editable") is False, f"{gid} can be edited in JupyterLab"
+        assert cell.metadata.get("deletable") is False, f"{gid} can be deleted in JupyterLab"
+        assert cell.metadata["nbgrader"].get("checksum"), f"{gid} has no checksum"
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            assert cell.metadata.get("editable", True) is not False
+
+
+def test_release_check_command_agrees(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "autograder", "release", "--check",
+                           NAMES[0]], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "up to date" in done.stdout, done.stdout + done.stderr
 
 
 def test_there_are_assignments():
@@ -92,20 +162,14 @@ def test_notebooks_have_no_outputs_or_volatile_metadata(path):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_graded_function_has_a_solution_and_a_test(name):
-    from autograder.cells import solution_cells, test_cells
-
     nb = nbformat.read(source_notebook(name), as_version=4)
-    solutions = set(solution_cells(nb))
-    tests = test_cells(nb)
+    solutions = set(cells.solution_cells(nb))
+    tests = cells.test_cells(nb)
     assert solutions, f"{name} has no solution cells"
-    assert solutions == {t.function for t in tests}, (
-        f"{name}: solutions {sorted(solutions)} vs tested functions {sorted({t.function for t in tests})}")
-    hidden: dict[str, bool] = {}
+    functions = {t.function for t in tests}
+    assert solutions == functions, f"{name}: solutions {sorted(solutions)} vs tests {sorted(functions)}"
+    hidden = {t.function for t in tests if "### BEGIN HIDDEN TESTS" in nb.cells[t.index].source}
+    assert hidden == functions, f"{name}: no hidden tests for {sorted(functions - hidden)}"
     for t in tests:
-        source = nb.cells[t.index].source
-        assert source.lstrip().splitlines()[0].startswith('"""Check that'), (
-            f"{t.grade_id}: start with a docstring")
-        hidden[t.function] = hidden.get(t.function, False) or "### BEGIN HIDDEN TESTS" in source
-    # A part whose visible check is the whole rule needs no hidden block; a function does.
-    missing = sorted(f for f, has in hidden.items() if not has)
-    assert not missing, f"{name}: no hidden tests for {missing}"
+        first = nb.cells[t.index].source.lstrip().splitlines()[0]
+        assert first.startswith('"""Check that'), f"{t.grade_id}: start with a docstring"

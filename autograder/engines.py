@@ -180,16 +180,20 @@ class DaskEngine:
         """Submit every job as a task; yield ``(job, answer)`` as tasks finish."""
         from distributed import as_completed
 
-        from autograder.worker import grade_task
+        from autograder.worker import bundle, grade_task
 
         jobs = list(jobs)
-        # Each assignment's source and the empty gradebook go to the cluster once; Dask
-        # copies them to a worker the first time one of its tasks needs them.
+        # Each assignment's source and the empty gradebook go to the cluster once, as tasks
+        # of their own (not scattered data: if the worker holding them is lost, Dask makes
+        # them again); a worker fetches them the first time one of its tasks needs them.
         sources = {}
         for job in jobs:
             if job.source["hash"] not in sources:
-                sources[job.source["hash"]] = self.client.scatter([job.source])[0]
-        gradebook = self.client.scatter([self.gradebook])[0] if self.gradebook else None
+                sources[job.source["hash"]] = self.client.submit(
+                    bundle, job.source, key=f"source-{job.assignment}-{job.source['hash'][:12]}",
+                    pure=False)
+        gradebook = (self.client.submit(bundle, self.gradebook, key=f"gradebook-{uuid.uuid4().hex[:8]}",
+                                        pure=False) if self.gradebook else None)
         futures = {}
         for job in jobs:
             key = f"grade-{job.assignment}-{job.student}-{uuid.uuid4().hex[:8]}"
@@ -203,7 +207,7 @@ class DaskEngine:
                 yield job, _answer_of(future)
                 future.release()
         finally:
-            for future in futures:
+            for future in [*futures, *sources.values(), *([gradebook] if gradebook else [])]:
                 future.cancel()
 
     def close(self) -> None:

@@ -43,7 +43,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-__all__ = ["GradingProcess", "fingerprint", "grade_task", "harden", "one_line_reason",
+__all__ = ["GradingProcess", "bundle", "fingerprint", "grade_task", "harden", "one_line_reason",
            "read_folder"]
 
 #: Largest total size of one submission's files sent to a grading process.
@@ -291,7 +291,7 @@ def _clean_old_roots(base: str) -> None:
     """Remove private course folders left by grading processes that were killed."""
     for old in Path(base).glob("autograder-grader-*-*"):
         pid = old.name.split("-")[2]
-        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+        if pid.isdigit() and not os.path.exists(f"/proc/{int(pid)}"):
             shutil.rmtree(old, ignore_errors=True)
 
 
@@ -305,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     _watch_parent()
     base = tempfile.gettempdir()
     _clean_old_roots(base)
-    root = Path(tempfile.mkdtemp(prefix=f"autograder-grader-{os.getpid()}-", dir=base))
+    # A fixed-length name: a path a kernel prints is as long in every grading process.
+    root = Path(tempfile.mkdtemp(prefix=f"autograder-grader-{os.getpid():07d}-", dir=base))
     atexit.register(shutil.rmtree, root, True)
     course = _PrivateCourse(root, limits_json)
     answers.write(json.dumps({"ready": True, "fingerprint": fingerprint(), "pid": os.getpid()}) + "\n")
@@ -475,6 +476,11 @@ _handles: list[GradingProcess] = []
 def _close_handles() -> None:
     for handle in _handles:
         handle.kill()
+
+
+def bundle(data: Any) -> Any:
+    """A Dask task that returns its argument: data the scheduler can make again if lost."""
+    return data
 
 
 def grade_task(request: dict, source: dict, gradebook: bytes | None, limits_json: str,

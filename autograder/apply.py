@@ -49,7 +49,8 @@ class ReplayExecute(NbGraderPreprocessor):
     Reads ``results_dir/<student>/<assignment>/notebooks/<notebook>.ipynb`` and returns it
     in place of the notebook it is given, after checking that both have the same cells
     (type, source and nbgrader id, cell by cell): the worker prepared the same submission
-    from the same source, so they must.
+    from the same source, so they must. Consecutive prints of a cell are merged into one
+    output (nbconvert's ``CoalesceStreamsPreprocessor``).
     """
 
     results_dir = Unicode("", help="Folder of the returned notebooks.").tag(config=True)
@@ -64,7 +65,12 @@ class ReplayExecute(NbGraderPreprocessor):
         problem = _difference(nb, graded)
         if problem:
             raise ReplayMismatch(f"the grading worker returned another notebook: {problem}")
-        return graded, resources
+        # A cell's prints reach the grader in one stream message or several, depending on
+        # how busy the machine was (ipykernel flushes every 0.2 s): merged, as Jupyter shows
+        # them, so the autograded notebook and its feedback do not depend on the timing.
+        from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+        return CoalesceStreamsPreprocessor().preprocess(graded, resources)
 
 
 def _difference(nb, graded) -> str:

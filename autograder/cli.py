@@ -69,7 +69,7 @@ def grade_class(submitted: Path, workspace: Path, names: list[str], db_url: str,
     for student in students or []:  # before anything is written
         if not (Path(submitted) / student).is_dir():
             raise ValueError(f"no folder for student {student} in {submitted}")
-    prepare_workspace(workspace, names, db_url)
+    prepare_workspace(workspace, names, db_url, reuse=not force)
     selected = sorted(set(students)) if students else None
     tasks, known = copy_submissions(submitted, workspace, names, students=selected)
 

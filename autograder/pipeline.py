@@ -80,9 +80,16 @@ class Result:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-def prepare_workspace(workspace: Path, names: list[str], db_url: str) -> None:
-    """Create the workspace and (re)generate each assignment's release into its gradebook."""
+def prepare_workspace(workspace: Path, names: list[str], db_url: str, reuse: bool = False) -> None:
+    """Create the workspace and (re)generate each assignment's release into its gradebook.
+
+    With ``reuse``, an assignment whose source is unchanged since it was last generated
+    here, into the same gradebook, which still holds it, is not generated again.
+    """
+    from autograder.incremental import digest_files
     from autograder.nbg import generate_into
+    from autograder.paths import SOURCE
+    from autograder.worker import read_folder
 
     workspace = Path(workspace).resolve()
     workspace.mkdir(parents=True, exist_ok=True)
@@ -93,7 +100,31 @@ def prepare_workspace(workspace: Path, names: list[str], db_url: str) -> None:
         if not db.exists():  # start from the migrated empty one: nbgrader's migrations take seconds
             db.parent.mkdir(parents=True, exist_ok=True)
             db.write_bytes(empty_gradebook(workspace))
-    generate_into(workspace, names, db_url=db_url)
+    marker = workspace / ".grading" / "generated.json"
+    try:
+        done = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        done = {}
+    wanted = {name: {"source": digest_files(read_folder(SOURCE / name)), "db": db_url} for name in names}
+    todo = [n for n in names if not (reuse and done.get(n) == wanted[n] and _generated(workspace, db_url, n))]
+    if todo:
+        generate_into(workspace, todo, db_url=db_url)
+    done.update({n: wanted[n] for n in todo})
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(done), encoding="utf-8")
+
+
+def _generated(workspace: Path, db_url: str, name: str) -> bool:
+    """Whether the workspace's release and the gradebook hold assignment ``name``."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not (workspace / "release" / name / f"{name}.ipynb").exists():
+        return False
+    with Gradebook(db_url) as gb:
+        try:
+            return bool(gb.find_assignment(name).notebooks)
+        except MissingEntry:
+            return False
 
 
 def _read(path: Path):

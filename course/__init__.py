@@ -3,23 +3,28 @@
 Modules
 -------
 images
-    The photograph and synthetic test images, as float arrays in [0, 1].
+    The photograph, your own pictures (``load_image``) and synthetic test images.
 plotting
-    Images side by side, kernels as annotated heatmaps, signed responses.
+    Images side by side, kernels and patches as annotated heatmaps, signed responses.
+grids
+    Feature maps and filter banks as grids of small pictures.
 checks
     Friendly checks used by the notebooks' visible tests.
 widgets
-    Interactive explorers (ipywidgets), imported on demand.
+    Interactive explorers and step viewers (ipywidgets), imported on demand.
 
-Nothing here solves an exercise: students can read all of it.
+``course/README.md`` lists the API with an example for each. Nothing here solves an
+exercise: students can read all of it.
 """
 
-from course.images import checkerboard, disk, photo, step_edge, stripes
+from course.images import as_float, checkerboard, disk, load_image, photo, step_edge, stripes
 from course.plotting import show_images, show_kernel, show_signed
 
 __all__ = [
+    "as_float",
     "checkerboard",
     "disk",
+    "load_image",
     "photo",
     "show_images",
     "show_kernel",

@@ -157,7 +157,7 @@ def filter_colours(weights) -> np.ndarray:
 
 
 def show_filters(weights, ncols: int = 8, titles=None, size: float = 0.9,
-                 suptitle: str | None = None):
+                 suptitle: str | None = None, values: bool = False, fmt: str = "{:.2f}"):
     """Draw a bank of grey or colour filters as a grid of small pictures.
 
     Parameters
@@ -171,12 +171,20 @@ def show_filters(weights, ncols: int = 8, titles=None, size: float = 0.9,
     size : float
         Width of one panel in inches.
     suptitle : str, optional
+    values : bool
+        Write each weight in its cell (grey filters, C = 1, only). A weight that rounds
+        to zero is written without a minus sign.
+    fmt : str
+        Format of the weights (``str.format``).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     pictures = filter_colours(weights)
+    if values and np.shape(weights)[1] != 1:
+        raise ValueError("values=True writes the weights of grey filters (C = 1); these have "
+                         f"C = {np.shape(weights)[1]}")
     n, kh, kw = pictures.shape[:3]
     if titles is not None and len(titles) != n:
         raise ValueError(f"got {len(titles)} titles for {n} filters")
@@ -184,4 +192,20 @@ def show_filters(weights, ncols: int = 8, titles=None, size: float = 0.9,
     big = pictures.repeat(zoom, axis=1).repeat(zoom, axis=2)
     band = int(0.4 * big.shape[2]) if titles is not None else 0
     canvas, corners = _mosaic(big, ncols, max(2, big.shape[2] // 8), band, 1.0)
-    return _draw_mosaic(canvas, corners, titles, big.shape[2], size, ncols, "gray", suptitle)
+    fig = _draw_mosaic(canvas, corners, titles, big.shape[2], size, ncols, "gray", suptitle)
+    if values:
+        _write_weights(fig.axes[0], np.asarray(weights, dtype=float)[:, 0], pictures, corners,
+                       zoom, fmt, fontsize=min(9.0, 72 * size / kw / 3.4))
+    return fig
+
+
+def _write_weights(ax, kernels, pictures, corners, zoom, fmt, fontsize) -> None:
+    from course.plotting import format_value
+
+    for kernel, picture, (top, left) in zip(kernels, pictures, corners, strict=True):
+        tiny = 1e-9 * float(np.abs(kernel).max())
+        for (r, c), v in np.ndenumerate(kernel):
+            light = float(picture[r, c] @ np.array([0.299, 0.587, 0.114])) > 0.5
+            ax.text(left + (c + 0.5) * zoom - 0.5, top + (r + 0.5) * zoom - 0.5,
+                    format_value(v, fmt, tiny), ha="center", va="center", fontsize=fontsize,
+                    color="black" if light else "white")

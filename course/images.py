@@ -1,16 +1,21 @@
-"""Images for the course: the photograph and synthetic test patterns.
+"""Images for the course: the photograph, the student's own pictures, synthetic patterns.
 
 Everything is local: the photograph is matplotlib's sample ``grace_hopper.jpg``
-(600 x 512 pixels), the rest is synthesised. All images are ``float64`` in [0, 1].
+(600 x 512 pixels), the patterns are synthesised, and :func:`load_image` reads a PNG or
+JPEG the student has (with Pillow, which matplotlib installs). The photograph and the
+patterns are ``float64`` in [0, 1]; :func:`load_image` returns ``uint8`` as the file holds
+it, and :func:`as_float` turns any of them into ``float64`` in [0, 1].
 """
 
 from __future__ import annotations
 
+import io
+import os
 from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["checkerboard", "disk", "photo", "step_edge", "stripes"]
+__all__ = ["as_float", "checkerboard", "disk", "load_image", "photo", "step_edge", "stripes"]
 
 # ITU-R BT.601 luma weights, as used by most image libraries for RGB -> grey.
 _LUMA = np.array([0.299, 0.587, 0.114])
@@ -61,6 +66,123 @@ def photo(grey: bool = True) -> np.ndarray:
     if grey:
         return rgb @ _LUMA
     return rgb.copy()
+
+
+def _describe_source(source) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return repr(os.fspath(source))
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return f"the {len(source)} bytes given"
+    return "the file given"
+
+
+def load_image(source, grey: bool = False, max_side: int | None = None) -> np.ndarray:
+    """Read a PNG or JPEG picture (a file, its bytes, or an open file) as a uint8 array.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, bytes or binary file object
+        Where the picture is: a path, the file's bytes (e.g. from an upload), or an
+        open binary file.
+    grey : bool, optional
+        Return the grey version (ITU-R 601 luma, as :func:`photo`) of shape (H, W);
+        by default the colour picture of shape (H, W, 3).
+    max_side : int, optional
+        Shrink the picture (keeping its proportions) so that neither side is longer
+        than this many pixels. Smaller pictures are not enlarged.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8``, (H, W, 3) or (H, W). The camera's orientation (EXIF) is applied, so
+        the array is the right way up; transparent pixels are put on white.
+
+    Raises
+    ------
+    FileNotFoundError
+        The path does not exist.
+    ValueError
+        The file is not a picture Pillow can read (with a one-line reason), or
+        ``max_side`` is not a positive integer.
+
+    Examples
+    --------
+    >>> mine = load_image("my_photo.jpg", grey=True, max_side=600)  # doctest: +SKIP
+    >>> as_float(mine).max() <= 1.0                                # doctest: +SKIP
+    True
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if max_side is not None and (isinstance(max_side, bool) or not isinstance(max_side, int)
+                                 or max_side < 1):
+        raise ValueError(f"max_side must be a positive whole number of pixels, got {max_side!r}")
+    what = _describe_source(source)
+    if isinstance(source, (str, os.PathLike)):
+        if not os.path.isfile(source):
+            raise FileNotFoundError(f"no image file at {os.fspath(source)!r}: check the name "
+                                    "and the folder (the notebook's folder is the current one)")
+        stream = source
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) == 0:
+            raise ValueError("the image is empty (0 bytes): upload or choose the file again")
+        stream = io.BytesIO(bytes(source))
+    elif hasattr(source, "read"):
+        stream = source
+    else:
+        raise ValueError(f"load_image needs a file path, the file's bytes or an open file, "
+                         f"got {type(source).__name__}")
+    try:
+        with Image.open(stream) as im:
+            if max_side is not None and im.format == "JPEG":
+                im.draft("RGB", (max_side, max_side))  # decode at a reduced scale: faster
+            im = ImageOps.exif_transpose(im)
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                rgba = im.convert("RGBA")
+                im = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+            elif im.mode.startswith("I;16") or im.mode in ("I", "F"):
+                a = np.asarray(im, dtype=np.float64)
+                top = float(a.max()) or 1.0
+                im = Image.fromarray((a * (255.0 / top) + 0.5).clip(0, 255).astype(np.uint8))
+            im = im.convert("L" if grey else "RGB")
+            if max_side is not None and max(im.size) > max_side:
+                im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            return np.array(im, dtype=np.uint8)
+    except (UnidentifiedImageError, Image.DecompressionBombError) as err:
+        reason = ("it is too large to be safe to open" if isinstance(err, Image.DecompressionBombError)
+                  else "it is not a PNG or JPEG picture")
+        raise ValueError(f"could not read {what} as an image: {reason}") from None
+    except (OSError, SyntaxError, EOFError) as err:  # truncated or corrupt data
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"could not read {what} as an image: {reason}") from None
+
+
+def as_float(image) -> np.ndarray:
+    """Return an image as a new ``float64`` array in [0, 1].
+
+    ``uint8`` (and ``bool``) images are divided by 255 (by 1); other integer images by
+    255 when their values fit in 0-255, else by their largest value; float images are
+    returned as they are (a copy).
+
+    Parameters
+    ----------
+    image : array_like
+        A grey (H, W) or colour (H, W, 3) image of any real dtype.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    a = np.asarray(image)
+    if a.dtype == np.bool_:
+        return a.astype(np.float64)
+    if a.dtype == np.uint8:
+        return a.astype(np.float64) / 255.0
+    if np.issubdtype(a.dtype, np.integer):
+        top = int(a.max()) if a.size else 0
+        return a.astype(np.float64) / (255.0 if top <= 255 else float(top))
+    if not np.issubdtype(a.dtype, np.floating):
+        raise ValueError(f"an image must hold real numbers, got dtype {a.dtype}")
+    return a.astype(np.float64, copy=True)
 
 
 def step_edge(shape=(32, 32), orientation: str = "vertical", position: float = 0.5) -> np.ndarray:

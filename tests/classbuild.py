@@ -44,15 +44,19 @@ def selected_assignments() -> list[str]:
     return known
 
 
-_KIND = re.compile(r"^(?P<kind>wrong|correct)(?:\[(?P<parts>[\w, ]+)\])?$")
+_KIND = re.compile(r"^(?P<kind>wrong|correct)(?:\[(?P<parts>[\w, ]+)\])?"
+                   r"(?:\s+keeps\[(?P<keeps>[\w, ]+)\])?$")
 
 
 def variant_sections(assignment: str):
-    """(function, kind, label, code, parts) of tests/variants/<assignment>.py.
+    """(function, kind, label, code, parts, keeps) of tests/variants/<assignment>.py.
 
     A section header is ``# %% <function>: wrong: <label>``, ``# %% <function>:
     wrong[<part>, ...]: <label>`` (it must lose points in each part named) or ``# %%
-    <function>: correct: <label>`` (it must keep every point).
+    <function>: correct: <label>`` (it must keep every point). A wrong one may add
+    ``keeps[<part>, ...]`` after its kind (``wrong[dtypes] keeps[computation]: ...``): it
+    must keep every point of those parts (a student who skips a rule but whose maths is
+    right keeps the computation part).
     """
     path = VARIANTS / f"{assignment}.py"
     if not path.exists():
@@ -66,9 +70,13 @@ def variant_sections(assignment: str):
             raise ValueError(f"{path}: section {s.grade_id!r} must be 'wrong: ...', "
                              f"'wrong[part, ...]: ...' or 'correct: ...'")
         parts = tuple(p.strip() for p in (m["parts"] or "").split(",") if p.strip())
-        if parts and m["kind"] == "correct":
+        keeps = tuple(p.strip() for p in (m["keeps"] or "").split(",") if p.strip())
+        if (parts or keeps) and m["kind"] == "correct":
             raise ValueError(f"{path}: a correct variant of {s.grade_id!r} keeps every part")
-        out.append((s.grade_id, m["kind"], label.strip(), s.code, parts))
+        if set(parts) & set(keeps):
+            raise ValueError(f"{path}: a variant of {s.grade_id!r} cannot both lose and keep "
+                             f"{sorted(set(parts) & set(keeps))}")
+        out.append((s.grade_id, m["kind"], label.strip(), s.code, parts, keeps))
     return out
 
 
@@ -84,6 +92,7 @@ class Variant:
     code: str
     student: str = ""
     parts: tuple[str, ...] = ()  # a wrong variant must lose points in each of these parts
+    keeps: tuple[str, ...] = ()  # ... and keep every point of these
 
 
 def _refs(code: str, names) -> set[str]:
@@ -129,7 +138,7 @@ def variant_groups(assignment: str) -> list[tuple[str, list[Variant]]]:
     deps = dependencies(assignment)
     names = set(deps)
     groups: list[tuple[str, list[Variant], set[str]]] = []
-    for function, kind, label, code, parts in variant_sections(assignment):
+    for function, kind, label, code, parts, keeps in variant_sections(assignment):
         reach = deps.get(function, set()) | (_refs(code, names) - {function})
         for k, members, functions in groups:
             if k != kind or function in functions:
@@ -137,15 +146,16 @@ def variant_groups(assignment: str) -> list[tuple[str, list[Variant]]]:
             if reach & functions or any(function in deps.get(m.function, set()) |
                                         _refs(m.code, {function}) for m in members):
                 continue
-            members.append(Variant(function, kind, label, code, parts=parts))
+            members.append(Variant(function, kind, label, code, parts=parts, keeps=keeps))
             functions.add(function)
             break
         else:
-            groups.append((kind, [Variant(function, kind, label, code, parts=parts)], {function}))
+            groups.append((kind, [Variant(function, kind, label, code, parts=parts, keeps=keeps)],
+                           {function}))
     out = []
     for i, (kind, members, _) in enumerate(groups):
         student = f"{assignment[:2]}-g{i:02d}-{kind}"
-        out.append((student, [Variant(m.function, m.kind, m.label, m.code, student, m.parts)
+        out.append((student, [Variant(m.function, m.kind, m.label, m.code, student, m.parts, m.keeps)
                               for m in members]))
     return out
 

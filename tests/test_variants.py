@@ -27,7 +27,7 @@ def _variant_params():
     for name in ASSIGNMENTS:
         for student, members in variant_groups(name):
             for m in members:
-                params.append(pytest.param(name, student, m.function, m.kind, m.parts,
+                params.append(pytest.param(name, student, m.function, m.kind, m.parts, m.keeps,
                                            id=f"{name[:2]}-{m.function}-{m.kind}-{m.label}"))
     return params
 
@@ -73,7 +73,7 @@ def test_every_function_has_wrong_and_correct_variants(assignment):
     sections = variant_sections(assignment)
     parts = function_parts(source_notebook(assignment))
     for s in sections:
-        unknown = set(s[4]) - set(parts.get(s[0], {}))
+        unknown = (set(s[4]) | set(s[5])) - set(parts.get(s[0], {}))
         assert not unknown, (f"{assignment}: a variant of {s[0]} names parts {sorted(unknown)}, "
                              f"but its test cells are {sorted(parts.get(s[0], {}))}")
     for function in function_order(assignment):
@@ -83,8 +83,8 @@ def test_every_function_has_wrong_and_correct_variants(assignment):
         assert len(correct) >= 1, f"{assignment}: {function} needs a correct variant"
 
 
-@pytest.mark.parametrize("assignment,student,function,kind,parts", _variant_params())
-def test_variant(graded_class, assignment, student, function, kind, parts):
+@pytest.mark.parametrize("assignment,student,function,kind,parts,keeps", _variant_params())
+def test_variant(graded_class, assignment, student, function, kind, parts, keeps):
     scores = graded_class.scores(student, assignment)
     assert scores, f"{student} was not graded: {_explain(graded_class, student, assignment)}"
     if kind == "wrong":
@@ -96,6 +96,10 @@ def test_variant(graded_class, assignment, student, function, kind, parts):
             got, most = by_part[(function, part)]
             assert got < most, (f"a wrong {function} kept its {part} part ({got}/{most}): "
                                 f"the hidden tests of that part miss it; parts: {by_part}")
+        for part in keeps:
+            got, most = by_part[(function, part)]
+            assert got == most, (f"{function} lost its {part} part ({got}/{most}), which this variant "
+                                 f"gets right: that part grades a rule it does not check; parts: {by_part}")
     else:
         lost = {f: s for f, s in scores.items() if s[0] < s[1]}
         assert not lost, f"a correct {function} lost points: {lost}"

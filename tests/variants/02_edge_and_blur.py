@@ -1,27 +1,30 @@
 """Tests of the tests for notebook 02: plausible wrong answers and different right ones.
 
 Each section is graded as its own submission (the instructor's solutions with that one
-cell replaced). A `wrong` one must lose that function's points; a `correct` one must
-keep every point of the notebook. Applying kernels with SciPy is allowed in 02.
+cell replaced). A `wrong` one must lose that function's points, in each part named in
+brackets, and keep every point of the parts named in `keeps[...]`; a `correct` one must
+keep every point of the notebook. Applying kernels with SciPy is allowed in 02. Each
+function has a student whose maths is right but who skips the dtype and bad-input rules:
+they keep the computation part.
 """
 
-# %% edge_kernel: wrong: integer array
+# %% edge_kernel: wrong[dtypes] keeps[computation]: integer array
 def edge_kernel():
     return np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]])
 
-# %% edge_kernel: wrong: sign flipped (-8 in the centre)
+# %% edge_kernel: wrong[computation]: sign flipped (-8 in the centre)
 def edge_kernel():
     kernel = np.ones((3, 3))
     kernel[1, 1] = -8.0
     return kernel
 
-# %% edge_kernel: wrong: 9 in the centre (sums to 1)
+# %% edge_kernel: wrong[computation]: 9 in the centre (sums to 1)
 def edge_kernel():
     kernel = -np.ones((3, 3))
     kernel[1, 1] = 9.0
     return kernel
 
-# %% edge_kernel: wrong: four-neighbour Laplacian
+# %% edge_kernel: wrong[computation]: four-neighbour Laplacian
 def edge_kernel():
     return np.array([[0.0, -1.0, 0.0], [-1.0, 4.0, -1.0], [0.0, -1.0, 0.0]])
 
@@ -33,11 +36,11 @@ def edge_kernel():
 def edge_kernel():
     return np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=np.float64)
 
-# %% to_display: wrong: clamped display (clips instead of scaling)
+# %% to_display: wrong[computation]: clamped display (clips instead of scaling)
 def to_display(response):
     return np.clip(np.asarray(response, dtype=np.float64), 0.0, 1.0)
 
-# %% to_display: wrong: min-max stretch (zero not at 0.5)
+# %% to_display: wrong[computation]: min-max stretch (zero not at 0.5)
 def to_display(response):
     r = np.asarray(response, dtype=np.float64)
     span = r.max() - r.min()
@@ -45,7 +48,7 @@ def to_display(response):
         return np.full(r.shape, 0.5)
     return (r - r.min()) / span
 
-# %% to_display: wrong: divides by the maximum, not the largest absolute value
+# %% to_display: wrong[computation]: divides by the maximum, not the largest absolute value
 def to_display(response):
     r = np.asarray(response, dtype=np.float64)
     m = r.max()
@@ -53,13 +56,13 @@ def to_display(response):
         return np.full(r.shape, 0.5)
     return 0.5 + 0.5 * r / m
 
-# %% to_display: wrong: all-zero input gives NaN
+# %% to_display: wrong[computation]: all-zero input gives NaN
 def to_display(response):
     r = np.asarray(response, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return 0.5 + 0.5 * r / np.abs(r).max()
 
-# %% to_display: wrong: scales the caller's array in place
+# %% to_display: wrong[dtypes] keeps[computation]: scales the caller's array in place
 def to_display(response):
     r = np.asarray(response)
     if r.dtype != np.float64:
@@ -85,31 +88,31 @@ def to_display(response):
         return np.full(r.shape, 0.5)
     return np.interp(r, [-m, m], [0.0, 1.0])
 
-# %% box_kernel: wrong: unnormalised blur (all ones)
+# %% box_kernel: wrong[computation]: unnormalised blur (all ones)
 def box_kernel(size=3):
     if size < 1 or int(size) != size:
         raise ValueError("size must be a positive integer")
     return np.ones((int(size), int(size)))
 
-# %% box_kernel: wrong: weights 1/size
+# %% box_kernel: wrong[computation]: weights 1/size
 def box_kernel(size=3):
     if size < 1 or int(size) != size:
         raise ValueError("size must be a positive integer")
     return np.full((int(size), int(size)), 1.0 / size)
 
-# %% box_kernel: wrong: integer division gives zeros
+# %% box_kernel: wrong[computation]: integer division gives zeros
 def box_kernel(size=3):
     if size < 1 or int(size) != size:
         raise ValueError("size must be a positive integer")
     return (np.ones((size, size), dtype=int) // size**2).astype(float)
 
-# %% box_kernel: wrong: always 3x3
+# %% box_kernel: wrong[computation]: always 3x3
 def box_kernel(size=3):
     if size < 1 or int(size) != size:
         raise ValueError("size must be a positive integer")
     return np.full((3, 3), 1.0 / 9)
 
-# %% box_kernel: wrong: no check of size (2.5 gives a 2x2 kernel)
+# %% box_kernel: wrong[bad_input] keeps[computation, dtypes]: no check of size (2.5 gives a 2x2 kernel)
 def box_kernel(size=3):
     n = int(size)
     return np.full((n, n), 1.0 / n**2)
@@ -128,13 +131,13 @@ def box_kernel(size=3):
     k = np.ones((int(size), int(size)))
     return k / k.size
 
-# %% sharpen_kernel: wrong: forgets the identity (detail only)
+# %% sharpen_kernel: wrong[computation]: forgets the identity (detail only)
 def sharpen_kernel(amount=1.0):
     identity = np.zeros((3, 3))
     identity[1, 1] = 1.0
     return amount * (identity - np.full((3, 3), 1 / 9))
 
-# %% sharpen_kernel: wrong: adds the whole edge kernel (9 times too much)
+# %% sharpen_kernel: wrong[computation]: adds the whole edge kernel (9 times too much)
 def sharpen_kernel(amount=1.0):
     identity = np.zeros((3, 3))
     identity[1, 1] = 1.0
@@ -142,13 +145,13 @@ def sharpen_kernel(amount=1.0):
     edge[1, 1] = 8.0
     return identity + amount * edge
 
-# %% sharpen_kernel: wrong: (1 + amount) * identity - box
+# %% sharpen_kernel: wrong[computation]: (1 + amount) * identity - box
 def sharpen_kernel(amount=1.0):
     identity = np.zeros((3, 3))
     identity[1, 1] = 1.0
     return (1 + amount) * identity - np.full((3, 3), 1 / 9)
 
-# %% sharpen_kernel: wrong: ignores amount
+# %% sharpen_kernel: wrong[computation]: ignores amount
 def sharpen_kernel(amount=1.0):
     identity = np.zeros((3, 3))
     identity[1, 1] = 1.0
@@ -165,7 +168,7 @@ def sharpen_kernel(amount=1.0):
     identity = np.pad([[1.0]], 1)
     return (1.0 + amount) * identity - amount * box_kernel(3)
 
-# %% gaussian_kernel: wrong: sigma radius off by one (int without rounding)
+# %% gaussian_kernel: wrong[computation]: sigma radius off by one (int without rounding)
 def gaussian_kernel(sigma, truncate=4.0):
     if sigma <= 0:
         raise ValueError("sigma must be positive")
@@ -175,7 +178,7 @@ def gaussian_kernel(sigma, truncate=4.0):
     g /= g.sum()
     return np.outer(g, g)
 
-# %% gaussian_kernel: wrong: radius by round() (half to even)
+# %% gaussian_kernel: wrong[computation]: radius by round() (half to even)
 def gaussian_kernel(sigma, truncate=4.0):
     if sigma <= 0:
         raise ValueError("sigma must be positive")
@@ -185,7 +188,7 @@ def gaussian_kernel(sigma, truncate=4.0):
     g /= g.sum()
     return np.outer(g, g)
 
-# %% gaussian_kernel: wrong: shape 2r instead of 2r + 1
+# %% gaussian_kernel: wrong[computation]: shape 2r instead of 2r + 1
 def gaussian_kernel(sigma, truncate=4.0):
     if sigma <= 0:
         raise ValueError("sigma must be positive")
@@ -195,7 +198,7 @@ def gaussian_kernel(sigma, truncate=4.0):
     g /= g.sum()
     return np.outer(g, g)
 
-# %% gaussian_kernel: wrong: continuous normalisation 1 / (2 pi sigma^2), not divided by the sum
+# %% gaussian_kernel: wrong[computation]: continuous normalisation 1 / (2 pi sigma^2), not divided by the sum
 def gaussian_kernel(sigma, truncate=4.0):
     if sigma <= 0:
         raise ValueError("sigma must be positive")
@@ -203,7 +206,7 @@ def gaussian_kernel(sigma, truncate=4.0):
     y, x = np.mgrid[-r:r + 1, -r:r + 1]
     return np.exp(-(x**2 + y**2) / (2 * sigma**2)) / (2 * np.pi * sigma**2)
 
-# %% gaussian_kernel: wrong: exponent without the 2
+# %% gaussian_kernel: wrong[computation]: exponent without the 2
 def gaussian_kernel(sigma, truncate=4.0):
     if sigma <= 0:
         raise ValueError("sigma must be positive")
@@ -213,7 +216,7 @@ def gaussian_kernel(sigma, truncate=4.0):
     g /= g.sum()
     return np.outer(g, g)
 
-# %% gaussian_kernel: wrong: no check that sigma is positive
+# %% gaussian_kernel: wrong[bad_input] keeps[computation, dtypes]: no check that sigma is positive
 def gaussian_kernel(sigma, truncate=4.0):
     r = int(truncate * abs(sigma) + 0.5)
     x = np.arange(-r, r + 1)
@@ -241,7 +244,7 @@ def gaussian_kernel(sigma, truncate=4.0):
     k = g[:, None] * g[None, :]
     return k / k.sum()
 
-# %% separable_filter: wrong: convolve1d (flips the kernels)
+# %% separable_filter: wrong[computation]: convolve1d (flips the kernels)
 def separable_filter(image, column_kernel, row_kernel, mode="reflect"):
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 2 or np.ndim(column_kernel) != 1 or np.ndim(row_kernel) != 1:
@@ -251,7 +254,7 @@ def separable_filter(image, column_kernel, row_kernel, mode="reflect"):
     tmp = ndi.convolve1d(image, column_kernel, axis=0, mode=mode)
     return ndi.convolve1d(tmp, row_kernel, axis=1, mode=mode)
 
-# %% separable_filter: wrong: axes swapped
+# %% separable_filter: wrong[computation]: axes swapped
 def separable_filter(image, column_kernel, row_kernel, mode="reflect"):
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 2 or np.ndim(column_kernel) != 1 or np.ndim(row_kernel) != 1:
@@ -261,7 +264,7 @@ def separable_filter(image, column_kernel, row_kernel, mode="reflect"):
     tmp = ndi.correlate1d(image, column_kernel, axis=1, mode=mode)
     return ndi.correlate1d(tmp, row_kernel, axis=0, mode=mode)
 
-# %% separable_filter: wrong: keeps the input dtype (uint8 wraps, float32 stays float32)
+# %% separable_filter: wrong[dtypes] keeps[computation, bad_input]: keeps the input dtype (uint8 wraps, float32 stays float32)
 def separable_filter(image, column_kernel, row_kernel, mode="reflect"):
     image = np.asarray(image)
     if image.ndim != 2 or np.ndim(column_kernel) != 1 or np.ndim(row_kernel) != 1:
@@ -271,7 +274,7 @@ def separable_filter(image, column_kernel, row_kernel, mode="reflect"):
     tmp = ndi.correlate1d(image, np.asarray(column_kernel, float), axis=0, mode=mode)
     return ndi.correlate1d(tmp, np.asarray(row_kernel, float), axis=1, mode=mode)
 
-# %% separable_filter: wrong: ignores mode
+# %% separable_filter: wrong[computation]: ignores mode
 def separable_filter(image, column_kernel, row_kernel, mode="reflect"):
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 2 or np.ndim(column_kernel) != 1 or np.ndim(row_kernel) != 1:
@@ -280,7 +283,7 @@ def separable_filter(image, column_kernel, row_kernel, mode="reflect"):
         raise ValueError("unknown mode")
     return ndi.correlate1d(ndi.correlate1d(image, column_kernel, axis=0), row_kernel, axis=1)
 
-# %% separable_filter: wrong: lets SciPy's RuntimeError through for an unknown mode
+# %% separable_filter: wrong[bad_input] keeps[computation, dtypes]: lets SciPy's RuntimeError through for an unknown mode
 def separable_filter(image, column_kernel, row_kernel, mode="reflect"):
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 2 or np.ndim(column_kernel) != 1 or np.ndim(row_kernel) != 1:
@@ -321,22 +324,22 @@ def separable_filter(image, column_kernel, row_kernel, mode="reflect"):
 
     return one_pass(one_pass(image, col, 0), row, 1)
 
-# %% sobel_kernels: wrong: transposed (kx and ky swapped)
+# %% sobel_kernels: wrong[computation]: transposed (kx and ky swapped)
 def sobel_kernels():
     kx = np.outer([1.0, 2.0, 1.0], [-1.0, 0.0, 1.0])
     return kx.T.copy(), kx
 
-# %% sobel_kernels: wrong: convolution form (sign flipped)
+# %% sobel_kernels: wrong[computation]: convolution form (sign flipped)
 def sobel_kernels():
     kx = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
     return kx, kx.T.copy()
 
-# %% sobel_kernels: wrong: Prewitt (no 2 in the middle)
+# %% sobel_kernels: wrong[computation]: Prewitt (no 2 in the middle)
 def sobel_kernels():
     kx = np.outer([1.0, 1.0, 1.0], [-1.0, 0.0, 1.0])
     return kx, kx.T.copy()
 
-# %% sobel_kernels: wrong: normalised by 8
+# %% sobel_kernels: wrong[computation]: normalised by 8
 def sobel_kernels():
     kx = np.outer([1.0, 2.0, 1.0], [-1.0, 0.0, 1.0]) / 8
     return kx, kx.T.copy()
@@ -353,21 +356,21 @@ def sobel_kernels():
     diff = np.array([-1.0, 0.0, 1.0])
     return [smooth[:, None] * diff[None, :], diff[:, None] * smooth[None, :]]
 
-# %% gradient_magnitude: wrong: |gx| + |gy|
+# %% gradient_magnitude: wrong[computation]: |gx| + |gy|
 def gradient_magnitude(image):
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 2:
         raise ValueError("image must be 2-D")
     return np.abs(ndi.sobel(image, axis=1)) + np.abs(ndi.sobel(image, axis=0))
 
-# %% gradient_magnitude: wrong: no square root
+# %% gradient_magnitude: wrong[computation]: no square root
 def gradient_magnitude(image):
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 2:
         raise ValueError("image must be 2-D")
     return ndi.sobel(image, axis=1) ** 2 + ndi.sobel(image, axis=0) ** 2
 
-# %% gradient_magnitude: wrong: uint8 image not converted (sobel wraps around)
+# %% gradient_magnitude: wrong[dtypes] keeps[computation, bad_input]: uint8 image not converted (sobel wraps around)
 def gradient_magnitude(image):
     image = np.asarray(image)
     if image.ndim != 2:
@@ -376,7 +379,7 @@ def gradient_magnitude(image):
     gy = ndi.sobel(image, axis=0).astype(float)
     return np.sqrt(gx**2 + gy**2)
 
-# %% gradient_magnitude: wrong: zero borders (mode constant)
+# %% gradient_magnitude: wrong[computation]: zero borders (mode constant)
 def gradient_magnitude(image):
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 2:
@@ -384,7 +387,7 @@ def gradient_magnitude(image):
     kx, ky = sobel_kernels()
     return np.hypot(ndi.correlate(image, kx, mode="constant"), ndi.correlate(image, ky, mode="constant"))
 
-# %% gradient_magnitude: wrong: Prewitt kernels
+# %% gradient_magnitude: wrong[computation]: Prewitt kernels
 def gradient_magnitude(image):
     image = np.asarray(image, dtype=np.float64)
     if image.ndim != 2:
@@ -407,7 +410,7 @@ def gradient_magnitude(image):
     gy = ndi.correlate1d(ndi.correlate1d(x, [-1.0, 0.0, 1.0], axis=0), [1.0, 2.0, 1.0], axis=1)
     return np.sqrt(gx * gx + gy * gy)
 
-# %% filter_rgb: wrong: correlates instead of convolving
+# %% filter_rgb: wrong[computation]: correlates instead of convolving
 def filter_rgb(image, kernel, mode="reflect"):
     image = np.asarray(image, dtype=np.float64)
     kernel = np.asarray(kernel, dtype=np.float64)
@@ -415,7 +418,7 @@ def filter_rgb(image, kernel, mode="reflect"):
         raise ValueError("need an (H, W, 3) image and a 2-D kernel")
     return ndi.correlate(image, kernel[:, :, None], mode=mode)
 
-# %% filter_rgb: wrong: 3x3x3 kernel mixes the channels
+# %% filter_rgb: wrong[computation]: 3x3x3 kernel mixes the channels
 def filter_rgb(image, kernel, mode="reflect"):
     image = np.asarray(image, dtype=np.float64)
     kernel = np.asarray(kernel, dtype=np.float64)
@@ -423,7 +426,7 @@ def filter_rgb(image, kernel, mode="reflect"):
         raise ValueError("need an (H, W, 3) image and a 2-D kernel")
     return ndi.convolve(image, np.repeat(kernel[:, :, None], 3, axis=2) / 3, mode=mode)
 
-# %% filter_rgb: wrong: uint8 image not converted
+# %% filter_rgb: wrong[dtypes] keeps[computation, bad_input]: uint8 image not converted
 def filter_rgb(image, kernel, mode="reflect"):
     image = np.asarray(image)
     kernel = np.asarray(kernel)
@@ -432,7 +435,7 @@ def filter_rgb(image, kernel, mode="reflect"):
     return np.stack([ndi.convolve(image[:, :, c], kernel, mode=mode) for c in range(3)],
                     axis=2).astype(np.float64)
 
-# %% filter_rgb: wrong: clips the result to [0, 1]
+# %% filter_rgb: wrong[computation]: clips the result to [0, 1]
 def filter_rgb(image, kernel, mode="reflect"):
     image = np.asarray(image, dtype=np.float64)
     kernel = np.asarray(kernel, dtype=np.float64)
@@ -440,7 +443,7 @@ def filter_rgb(image, kernel, mode="reflect"):
         raise ValueError("need an (H, W, 3) image and a 2-D kernel")
     return np.clip(ndi.convolve(image, kernel[:, :, None], mode=mode), 0.0, 1.0)
 
-# %% filter_rgb: wrong: correlates with the flipped kernel (even kernels shift)
+# %% filter_rgb: wrong[computation]: correlates with the flipped kernel (even kernels shift)
 def filter_rgb(image, kernel, mode="reflect"):
     image = np.asarray(image, dtype=np.float64)
     kernel = np.asarray(kernel, dtype=np.float64)
@@ -470,42 +473,146 @@ def filter_rgb(image, kernel, mode="reflect"):
         ndi.convolve(x[:, :, c], k, output=out[:, :, c], mode=mode)
     return out
 
-# %% horizontal_edge_kernel: wrong: Sobel x (finds vertical edges)
-horizontal_edge_kernel = np.array([[-1.0, 0.0, 1.0],
-                                   [-2.0, 0.0, 2.0],
-                                   [-1.0, 0.0, 1.0]])
 
-# %% horizontal_edge_kernel: wrong: the seed's edge kernel (no direction)
-horizontal_edge_kernel = np.array([[-1.0, -1.0, -1.0],
-                                   [-1.0, 8.0, -1.0],
-                                   [-1.0, -1.0, -1.0]])
+# %% edge_kernel: wrong[dtypes] keeps[computation]: a nested list of floats
+def edge_kernel():
+    return [[-1.0, -1.0, -1.0], [-1.0, 8.0, -1.0], [-1.0, -1.0, -1.0]]
 
-# %% horizontal_edge_kernel: wrong: diagonal
-horizontal_edge_kernel = np.array([[0.0, 1.0, 2.0],
-                                   [-1.0, 0.0, 1.0],
-                                   [-2.0, -1.0, 0.0]])
+# %% to_display: wrong[dtypes] keeps[computation]: right maths, no conversion (float32 stays float32)
+def to_display(response):
+    m = np.abs(response).max()
+    if m == 0:
+        return np.full(np.shape(response), 0.5)
+    return 0.5 + 0.5 * response / m
 
-# %% horizontal_edge_kernel: wrong: all zeros
-horizontal_edge_kernel = np.zeros((3, 3))
+# %% box_kernel: wrong[bad_input] keeps[computation, dtypes]: right maths, no check of size
+def box_kernel(size=3):
+    return np.full((size, size), 1 / size**2)
 
-# %% horizontal_edge_kernel: wrong: a 2x3 kernel
-horizontal_edge_kernel = np.array([[1.0, 2.0, 1.0],
-                                   [-1.0, -2.0, -1.0]])
+# %% box_kernel: wrong[dtypes] keeps[computation, bad_input]: float32 weights
+def box_kernel(size=3):
+    if size != int(size) or size < 1:
+        raise ValueError("size must be a positive whole number")
+    return np.full((int(size), int(size)), 1 / size**2, dtype=np.float32)
 
-# %% horizontal_edge_kernel: correct: Prewitt y
-horizontal_edge_kernel = np.array([[-1.0, -1.0, -1.0],
-                                   [0.0, 0.0, 0.0],
-                                   [1.0, 1.0, 1.0]])
+# %% sharpen_kernel: wrong[dtypes] keeps[computation]: right maths, returned as a nested list
+def sharpen_kernel(amount=1.0):
+    return [[(1 + amount * 8 / 9) if (i, j) == (1, 1) else -amount / 9 for j in range(3)] for i in range(3)]
 
-# %% horizontal_edge_kernel: correct: a plain difference, as a nested list
-horizontal_edge_kernel = [[0, 0, 0],
-                          [0, -1, 0],
-                          [0, 1, 0]]
+# %% sharpen_kernel: correct: np.eye-free identity via np.pad, whole numbers welcome
+def sharpen_kernel(amount=1.0):
+    identity = np.pad(np.ones((1, 1)), 1)
+    return identity + float(amount) * (identity - np.full((3, 3), 1 / 9))
 
-# %% horizontal_edge_kernel: correct: small negative Sobel y
-horizontal_edge_kernel = -0.01 * np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]])
+# %% gaussian_kernel: wrong[dtypes] keeps[computation, bad_input]: builds a nested list with math.exp
+def gaussian_kernel(sigma, truncate=4.0):
+    import math
+    if sigma <= 0:
+        raise ValueError("sigma must be positive")
+    r = int(truncate * sigma + 0.5)
+    rows = [[math.exp(-(x * x + y * y) / (2 * sigma * sigma)) for x in range(-r, r + 1)] for y in range(-r, r + 1)]
+    total = sum(map(sum, rows))
+    return [[v / total for v in row] for row in rows]
 
-# %% horizontal_edge_kernel: correct: vertical second difference (a line detector)
-horizontal_edge_kernel = np.array([[0.0, 1.0, 0.0],
-                                   [0.0, -2.0, 0.0],
-                                   [0.0, 1.0, 0.0]])
+# %% gaussian_kernel: wrong[bad_input] keeps[computation, dtypes]: right maths, no check of sigma
+def gaussian_kernel(sigma, truncate=4.0):
+    r = int(truncate * sigma + 0.5)
+    x = np.arange(-r, r + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.exp(-x**2 / (2 * sigma**2))
+        g = g / g.sum()
+    return np.outer(g, g)
+
+# %% separable_filter: wrong[dtypes, bad_input] keeps[computation]: right maths, no conversion, no checks
+def separable_filter(image, column_kernel, row_kernel, mode="reflect"):
+    return ndi.correlate1d(ndi.correlate1d(image, column_kernel, axis=0, mode=mode), row_kernel, axis=1, mode=mode)
+
+# %% separable_filter: wrong[dtypes, bad_input] keeps[computation]: calls .ndim on the kernels (lists fail)
+def separable_filter(image, column_kernel, row_kernel, mode="reflect"):
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim != 2 or column_kernel.ndim != 1 or row_kernel.ndim != 1:
+        raise ValueError("need a 2-D image and 1-D kernels")
+    if mode not in ("reflect", "mirror", "nearest", "wrap", "constant"):
+        raise ValueError("unknown mode")
+    tmp = ndi.correlate1d(image, column_kernel.astype(float), axis=0, mode=mode)
+    return ndi.correlate1d(tmp, row_kernel.astype(float), axis=1, mode=mode)
+
+# %% sobel_kernels: wrong[dtypes] keeps[computation]: right numbers as int64 arrays
+def sobel_kernels():
+    kx = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
+    return kx, kx.T
+
+# %% gradient_magnitude: wrong[dtypes, bad_input] keeps[computation]: right maths, no conversion, no check
+def gradient_magnitude(image):
+    return np.hypot(ndi.sobel(image, axis=1), ndi.sobel(image, axis=0))
+
+# %% gradient_magnitude: wrong[bad_input] keeps[computation, dtypes]: raises TypeError for a non-2-D image
+def gradient_magnitude(image):
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim != 2:
+        raise TypeError("image must be 2-D")
+    return np.hypot(ndi.sobel(image, axis=1), ndi.sobel(image, axis=0))
+
+# %% filter_rgb: wrong[dtypes, bad_input] keeps[computation]: right maths, no conversion, no checks
+def filter_rgb(image, kernel, mode="reflect"):
+    return ndi.convolve(image, np.asarray(kernel)[:, :, None], mode=mode)
+
+# %% filter_rgb: wrong[bad_input] keeps[computation, dtypes]: a grey image is filtered instead of refused
+def filter_rgb(image, kernel, mode="reflect"):
+    image = np.asarray(image, dtype=np.float64)
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if image.ndim == 2:
+        return ndi.convolve(image, kernel, mode=mode)
+    if image.ndim != 3 or image.shape[2] != 3 or kernel.ndim != 2:
+        raise ValueError("need an (H, W, 3) image and a 2-D kernel")
+    return ndi.convolve(image, kernel[:, :, None], mode=mode)
+
+# %% diagonal_edge_kernel: wrong[computation] keeps[flat]: Sobel x (both diagonals alike)
+diagonal_edge_kernel = np.array([[-1.0, 0.0, 1.0],
+                                 [-2.0, 0.0, 2.0],
+                                 [-1.0, 0.0, 1.0]])
+
+# %% diagonal_edge_kernel: wrong[computation] keeps[flat]: the other diagonal (finds edges like \)
+diagonal_edge_kernel = np.array([[0.0, 1.0, 2.0],
+                                 [-1.0, 0.0, 1.0],
+                                 [-2.0, -1.0, 0.0]])
+
+# %% diagonal_edge_kernel: wrong[computation] keeps[flat]: the edge kernel (no direction)
+diagonal_edge_kernel = np.array([[-1.0, -1.0, -1.0],
+                                 [-1.0, 8.0, -1.0],
+                                 [-1.0, -1.0, -1.0]])
+
+# %% diagonal_edge_kernel: wrong[flat]: the emboss preset, pasted (its weights sum to 1)
+diagonal_edge_kernel = np.array([[-2.0, -1.0, 0.0],
+                                 [-1.0, 1.0, 1.0],
+                                 [0.0, 1.0, 2.0]])
+
+# %% diagonal_edge_kernel: wrong[flat] keeps[computation]: the right direction, but a slider left at 0.1 in the centre
+diagonal_edge_kernel = np.array([[-2.0, -1.0, 0.0],
+                                 [-1.0, 0.1, 1.0],
+                                 [0.0, 1.0, 2.0]])
+
+# %% diagonal_edge_kernel: wrong[computation, flat]: all zeros
+diagonal_edge_kernel = np.zeros((3, 3))
+
+# %% diagonal_edge_kernel: wrong[computation, flat]: a 2x3 kernel
+diagonal_edge_kernel = np.array([[-1.0, 0.0, 1.0],
+                                 [0.0, 1.0, -1.0]])
+
+# %% diagonal_edge_kernel: correct: Sobel kx + ky, as a nested list of integers
+diagonal_edge_kernel = [[-2, -2, 0],
+                        [-2, 0, 2],
+                        [0, 2, 2]]
+
+# %% diagonal_edge_kernel: correct: a difference of two pixels along the down-right diagonal
+diagonal_edge_kernel = np.array([[0.0, 0.0, 0.0],
+                                 [0.0, -1.0, 0.0],
+                                 [0.0, 0.0, 1.0]])
+
+# %% diagonal_edge_kernel: correct: small and negated
+diagonal_edge_kernel = -0.05 * np.array([[-2.0, -1.0, 0.0], [-1.0, 0.0, 1.0], [0.0, 1.0, 2.0]])
+
+# %% diagonal_edge_kernel: correct: a second difference along the down-right diagonal (a ridge detector)
+diagonal_edge_kernel = np.array([[1.0, 0.0, 0.0],
+                                 [0.0, -2.0, 0.0],
+                                 [0.0, 0.0, 1.0]])

@@ -1,5 +1,7 @@
 """Dev pasted SciPy into the by-hand functions, imported under another name at the top.
-Correct numbers, but these functions must be written by hand: they get no points."""
+Correct numbers, but these functions must be written by hand: correlate and convolve lose
+their computation part (and their bad-input part: SciPy raises RuntimeError for an unknown
+mode)."""
 # %% all: solution
 # %% correlate
 from scipy.ndimage import correlate as _c

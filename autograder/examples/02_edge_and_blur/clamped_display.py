@@ -1,5 +1,6 @@
 """Cleo clips signed responses to [0, 1] instead of scaling them, mixes up which Sobel
-kernel is which, and so designs a vertical-edge kernel for the horizontal one."""
+kernel is which, and pastes the explorer's emboss preset as her diagonal edge kernel,
+which does not ignore flat regions."""
 # %% all: solution
 # %% to_display
 def to_display(response):
@@ -8,7 +9,7 @@ def to_display(response):
 def sobel_kernels():
     ky = np.outer([1.0, 2.0, 1.0], [-1.0, 0.0, 1.0])
     return ky.T.copy(), ky
-# %% horizontal_edge_kernel
-horizontal_edge_kernel = np.array([[-1.0, 0.0, 1.0],
-                                   [-2.0, 0.0, 2.0],
-                                   [-1.0, 0.0, 1.0]])
+# %% diagonal_edge_kernel
+diagonal_edge_kernel = np.array([[-2.0, -1.0, 0.0],
+                                 [-1.0, 1.0, 1.0],
+                                 [0.0, 1.0, 2.0]])

@@ -99,6 +99,21 @@ def _is_execute(pp) -> bool:
                                      or pp.__name__.endswith("Execute"))
 
 
+def _workspace_config(workspace: Path, db_url: str):
+    """The workspace's nbgrader config (the course's, plus an instructor's own settings:
+    late penalties and the like apply here), for this course root and gradebook."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from autograder.nbg import load_config
+
+    if not (workspace / "nbgrader_config.py").exists():
+        return load_config(workspace, db_url)
+    config = PyFileConfigLoader("nbgrader_config.py", str(workspace)).load_config()
+    config.CourseDirectory.root = str(workspace)
+    config.CourseDirectory.db_url = db_url
+    return config
+
+
 class Applier:
     """nbgrader's autograde on the workspace, with the Execute step replayed.
 
@@ -115,11 +130,9 @@ class Applier:
         from nbgrader.converters import Autograde
         from nbgrader.coursedir import CourseDirectory
 
-        from autograder.nbg import load_config
-
         self.workspace = Path(workspace).resolve()
         self.results = results_dir(self.workspace)
-        config = load_config(self.workspace, db_url)
+        config = _workspace_config(self.workspace, db_url)
         if "autograde_preprocessors" in config.Autograde:
             chain = list(config.Autograde.autograde_preprocessors)
         else:

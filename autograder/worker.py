@@ -157,21 +157,29 @@ def _decode(files: Mapping[str, str] | None) -> dict[str, bytes]:
 def harden(config, root: Path, limits, source: Path, names: list[str]) -> None:
     """Make every kernel nbgrader starts with ``config`` a sandboxed, limited one.
 
-    The one place a grading process sets up its grading kernels (helpers "judge" and
-    "sandbox" own what it calls): bubblewrap and the resource limits
-    (:func:`autograder.sandbox.configure`), with the integrity guard loaded before any
-    student code and told which cells of ``names`` (in ``source``) are trusted. The
-    private course folder ``root`` (gradebook, hidden tests, other submissions) and the
-    project checkout (solutions), when there is one, are hidden from the kernel.
+    The one place a grading process sets up its grading kernels; what it calls belongs to
+    helpers "judge" and "sandbox": the judge's ``harden_autograde`` (sandbox, limits, test
+    cells judged outside the kernel) when it is there, else the sandbox and limits
+    (:func:`autograder.sandbox.configure`) with the in-kernel guard, told which cells of
+    ``names`` (in ``source``) are trusted. The private course folder ``root`` (gradebook,
+    hidden tests, other submissions) and the project checkout (solutions), when there is
+    one, are hidden from the kernel.
     """
+    hide = [Path(root)]
+    if (_ROOT / "source").is_dir():  # a checkout with the solutions (not a site-packages install)
+        hide.append(_ROOT)
+    try:
+        from autograder.judge import harden_autograde
+    except ImportError:
+        harden_autograde = None
+    if harden_autograde is not None:
+        harden_autograde(config, workdir=Path(root) / "sandbox", limits=limits, hide=hide)
+        return
     from autograder.guard import kernel_env
     from autograder.sandbox import configure
 
     if "autograder.guard" not in limits.extensions:
         limits.extensions = [*limits.extensions, "autograder.guard"]
-    hide = [Path(root)]
-    if (_ROOT / "source").is_dir():  # a checkout with the solutions (not a site-packages install)
-        hide.append(_ROOT)
     configure(config, Path(root) / "sandbox", limits, hide=hide,
               env=kernel_env(names, source=Path(source)))
 

@@ -74,7 +74,7 @@ def grade_class(submitted: Path, workspace: Path, names: list[str], db_url: str,
     tasks, known = copy_submissions(submitted, workspace, names, students=selected)
 
     state = GradingState.load(workspace)
-    settings = settings_digest(limits)
+    settings = settings_digest(limits, workspace)
     sources = {n: source_bundle(workspace, n)["hash"] for n in names}
     due = due_dates(db_url, names)
     keys, grade, again, reused = {}, [], [], []

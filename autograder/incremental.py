@@ -6,7 +6,8 @@ a hash of everything its verdict depends on:
 * the submission's files (the notebook as it was graded, and every other file of its
   folder, ``timestamp.txt`` included),
 * its assignment's source folder (solutions and hidden tests) and due date,
-* the grading settings: the kernels' limits, whether the sandbox is there, and
+* the grading settings: the kernels' limits, whether the sandbox is there, the
+  workspace's ``nbgrader_config.py`` (an instructor's settings) and
   :func:`autograder.worker.fingerprint` (the code of ``course``/``autograder``, the
   course's nbgrader config, the versions of Python, nbgrader and the numerical
   libraries).
@@ -50,14 +51,23 @@ def file_digest(path: Path) -> str:
         return ""
 
 
-def settings_digest(limits) -> str:
-    """A hash of the grading settings that can change a verdict (see the module text)."""
+def settings_digest(limits, workspace: Path | None = None) -> str:
+    """A hash of the grading settings that can change a verdict (see the module text).
+
+    With ``workspace``, its ``nbgrader_config.py`` counts too (an instructor's settings
+    there, such as late penalties), but not the lines naming the course root and gradebook.
+    """
     from autograder.sandbox import sandbox_available
     from autograder.worker import fingerprint
 
+    config = ""
+    if workspace is not None and (Path(workspace) / "nbgrader_config.py").exists():
+        text = (Path(workspace) / "nbgrader_config.py").read_text(encoding="utf-8")
+        config = "\n".join(ln for ln in text.splitlines()
+                           if "CourseDirectory.root" not in ln and "CourseDirectory.db_url" not in ln)
     settings = {"limits": dataclasses.asdict(limits),
                 "sandbox": bool(limits.sandbox and sandbox_available()),
-                "code": fingerprint()}
+                "code": fingerprint(), "workspace_config": config}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 

@@ -34,23 +34,112 @@ def _db_url(args, workspace: Path) -> str:
 
 
 def grade_class(submitted: Path, workspace: Path, names: list[str], db_url: str, workers: int,
-                progress: bool = True, quiet: bool = False, limits=None):
-    """Grade a submitted/ folder into ``workspace``; return (rows, results)."""
-    from autograder.pipeline import copy_submissions, prepare_workspace, read_grades, run_tasks
+                progress: bool = True, quiet: bool = False, limits=None, cluster=None,
+                students: list[str] | None = None, force: bool = False):
+    """Grade a submitted/ folder into ``workspace``; return (rows, results).
+
+    Incremental (:mod:`autograder.incremental`): a submission whose files, assignment
+    source, due date and grading settings are unchanged since it was last graded in this
+    workspace is reused as it is, when the gradebook, its autograded notebook and its
+    feedback still hold what that grading left. ``force`` regrades every submission;
+    ``students`` grades only those students (always), and keeps everyone else's last
+    results in the table. ``cluster`` grades on a Dask cluster (see
+    :mod:`autograder.engines`); without it, ``workers`` local grading processes.
+    """
+    from dataclasses import asdict
+
+    from autograder.apply import has_answer
+    from autograder.incremental import GradingState, settings_digest, submission_key
+    from autograder.pipeline import (
+        Result,
+        Task,
+        copy_submissions,
+        due_dates,
+        prepare_workspace,
+        read_grades,
+        run_tasks,
+        source_bundle,
+        submission_files,
+    )
     from autograder.report import integrity_section, summary_table, write_csv
+    from autograder.sandbox import Limits
 
     workspace = Path(workspace).resolve()
-    prepare_workspace(workspace, names, db_url)
-    tasks, known = copy_submissions(submitted, workspace, names)
-    results = run_tasks(tasks, workspace, db_url, workers, limits=limits, progress=progress)
-    graded = {(r.student, r.assignment): r for r in results}
+    limits = limits or Limits()
+    for student in students or []:  # before anything is written
+        if not (Path(submitted) / student).is_dir():
+            raise ValueError(f"no folder for student {student} in {submitted}")
+    prepare_workspace(workspace, names, db_url, reuse=not force)
+    selected = sorted(set(students)) if students else None
+    tasks, known = copy_submissions(submitted, workspace, names, students=selected)
+
+    state = GradingState.load(workspace)
+    settings = settings_digest(limits, workspace)
+    sources = {n: source_bundle(workspace, n)["hash"] for n in names}
+    due = due_dates(db_url, names)
+    keys, grade, again, reused = {}, [], [], []
+    held = _held_scores(db_url, names)
+    for task in tasks:
+        try:
+            files = submission_files(workspace, task)
+        except ValueError:
+            grade.append(task)  # run_tasks explains it
+            continue
+        keys[task] = submission_key(settings, sources[task.assignment], due.get(task.assignment, ""),
+                                    files)
+        entry = state.get(task.student, task.assignment)
+        if force or selected or not entry or entry.get("key") != keys[task] or not entry["result"]["ok"]:
+            grade.append(task)
+        elif _still_held(workspace, task, entry, held.get((task.student, task.assignment))):
+            reused.append(Result.from_dict(entry["result"]))
+        elif has_answer(workspace, task.student, task.assignment):
+            again.append(task)
+        else:
+            grade.append(task)
+    if reused and not quiet:
+        print(f"{len(reused)} of {len(tasks)} submissions are unchanged since they were last graded "
+              "here: reused (--force regrades them)", file=sys.stderr)
+
+    graded_now = {}
+
+    def record(graded) -> None:
+        r = graded.result
+        graded_now[(r.student, r.assignment)] = (asdict(r), graded)
+
+    results = run_tasks(grade, workspace, db_url, workers, limits=limits, progress=progress,
+                        cluster=cluster, reapply=again, record=record)
+    results.extend(reused)
+    by_key = {(r.student, r.assignment): r for r in results}
     for k in known:
-        if (k.student, k.assignment) in graded:
-            graded[(k.student, k.assignment)].notes.extend(k.notes)
-            graded[(k.student, k.assignment)].flags.extend(k.flags)
+        if (k.student, k.assignment) in by_key:
+            by_key[(k.student, k.assignment)].notes.extend(k.notes)
+            by_key[(k.student, k.assignment)].flags.extend(k.flags)
         else:
             results.append(k)
+            by_key[(k.student, k.assignment)] = k
+    if selected:  # everyone else: as last graded here
+        for st, a, entry in list(state.items()):
+            if a in names and (st, a) not in by_key and "final" in entry:
+                results.append(Result.from_dict(entry["final"]))
     results.sort(key=lambda r: (r.student, r.assignment))
+
+    scores = _held_scores(db_url, names)
+    for r in results:
+        key = (r.student, r.assignment)
+        if key in graded_now:
+            snapshot, graded = graded_now[key]
+            if r.ok and snapshot["ok"]:
+                state.put(r.student, r.assignment, key=keys.get(Task(*key), ""), result=snapshot,
+                          final=asdict(r), scores=scores.get(key, {}), autograded=graded.autograded,
+                          feedback=graded.feedback)
+            else:
+                state.drop(*key)
+        elif any(k.student == r.student and k.assignment == r.assignment and not k.ok for k in known):
+            state.drop(*key)
+        elif state.get(*key) is not None:
+            state.update(r.student, r.assignment, final=asdict(r))
+    state.save()
+
     rows = read_grades(db_url, names)
     write_csv(workspace / "grades.csv", rows, results, names)
     if not quiet:
@@ -60,6 +149,29 @@ def grade_class(submitted: Path, workspace: Path, names: list[str], db_url: str,
         print(f"\ngrades: {workspace / 'grades.csv'}\nfeedback: {workspace / 'feedback'}"
               f"\ngradebook: {db_url}")
     return rows, results
+
+
+def _held_scores(db_url: str, names: list[str]) -> dict[tuple[str, str], dict[str, float | None]]:
+    """The autograder's scores in the gradebook, per submission and ``notebook/grade id``."""
+    from autograder.pipeline import gradebook_rows
+
+    held: dict[tuple[str, str], dict[str, float | None]] = {}
+    for student, assignment, notebook, grade_id, _, _, auto, _ in gradebook_rows(db_url, names):
+        held.setdefault((student, assignment), {})[f"{notebook}/{grade_id}"] = auto
+    return held
+
+
+def _still_held(workspace: Path, task, entry: dict, scores: dict | None) -> bool:
+    """Whether the gradebook, autograded notebook and feedback hold what ``entry`` recorded."""
+    from autograder.incremental import file_digest
+
+    if not scores or scores != entry.get("scores"):
+        return False
+    graded = workspace / "autograded" / task.student / task.assignment
+    feedback = workspace / "feedback" / task.student / task.assignment
+    return (all(file_digest(graded / n) == h for n, h in entry.get("autograded", {}).items())
+            and bool(entry.get("autograded"))
+            and all(file_digest(feedback / n) == h for n, h in entry.get("feedback", {}).items()))
 
 
 def write_examples(out: Path, names: list[str], hostile: bool = False) -> list[Path]:
@@ -135,7 +247,8 @@ def cmd_grade(args) -> int:
 
         source = unpack_zip(source, workspace / "incoming")
     grade_class(source, workspace, names, _db_url(args, workspace), args.workers,
-                progress=not args.no_progress, limits=_limits(args))
+                progress=not args.no_progress, limits=_limits(args), cluster=args.cluster,
+                students=args.student, force=args.force)
     return 0
 
 
@@ -149,7 +262,8 @@ def cmd_demo(args) -> int:
         shutil.rmtree(incoming)
     write_examples(incoming, names, hostile=not args.honest_only)
     grade_class(incoming, workspace, names, _db_url(args, workspace), args.workers,
-                progress=not args.no_progress, limits=_limits(args))
+                progress=not args.no_progress, limits=_limits(args), cluster=args.cluster,
+                force=args.force)
     return 0
 
 
@@ -216,6 +330,13 @@ def parser() -> argparse.ArgumentParser:
                         help="wall-clock seconds for a whole notebook (default: 300)")
         sp.add_argument("--no-sandbox", action="store_true",
                         help="run kernels without bubblewrap (memory cap and timeouts stay)")
+        sp.add_argument("--cluster", metavar="ADDRESS",
+                        help="grade on a Dask cluster: a scheduler address (tcp://host:8786) or "
+                        "local:N for N local Dask workers (needs: pip install '.[cluster]'); "
+                        "default: --workers local grading processes")
+        sp.add_argument("--force", action="store_true",
+                        help="regrade every submission (default: only those whose files, "
+                        "assignment or grading settings changed since they were last graded)")
 
     sp = sub.add_parser("demo", help="grade the bundled example class and print the table")
     sp.add_argument("--assignment", nargs="+", help="assignments to grade (default: all)")
@@ -226,6 +347,8 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("submissions", help="folder in nbgrader's submitted/<student>/<assignment>/ "
                     "layout, or a zip of one")
     sp.add_argument("--assignment", nargs="+", help="assignments to grade (default: all)")
+    sp.add_argument("--student", action="append", metavar="NAME",
+                    help="grade only this student (repeatable); the others keep their last grades")
     common(sp, DEFAULT_WORKSPACE / "grading")
     sp = sub.add_parser("release", help="regenerate release/ from source/")
     sp.add_argument("assignments", nargs="*", help="assignments (default: all)")
@@ -254,9 +377,11 @@ def run(argv: list[str]) -> int:
         return 2
     commands = {"demo": cmd_demo, "grade": cmd_grade, "release": cmd_release,
                 "examples": cmd_examples}
+    from autograder.engines import ClusterError
+
     try:
         return commands[args.command](args)
-    except (UserError, FileNotFoundError, ValueError) as err:
+    except (UserError, FileNotFoundError, ValueError, ClusterError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,19 +1,28 @@
-"""grades.csv and the terminal summary."""
+"""grades.csv (a row per part of each graded function) and the terminal summary."""
 
 from __future__ import annotations
 
 import csv
+import functools
+import re
 from collections import defaultdict
 from pathlib import Path
 
 import nbformat
 
+from autograder.cells import function_parts, is_test_cell, nbgrader_meta
 from autograder.paths import source_notebook
 
-__all__ = ["function_order", "write_csv", "summary_table"]
+__all__ = ["CSV_FIELDS", "function_order", "function_points", "part_messages", "summary_table",
+           "write_csv"]
 
-CSV_FIELDS = ["student", "assignment", "notebook", "function", "points", "max_points", "status",
-              "reason", "flags"]
+CSV_FIELDS = ["student", "assignment", "notebook", "function", "part", "points", "max_points",
+              "status", "message", "reason", "flags"]
+
+#: Longest failure message kept per part in grades.csv.
+MESSAGE_CHARS = 300
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def _flags(res):
@@ -36,20 +45,59 @@ def integrity_section(results) -> str:
     return "\n".join(["Integrity", *summary({(r.student, r.assignment): _flags(r) for r in results})])
 
 
-def function_points(assignment: str) -> dict[str, float]:
-    """Graded functions (test cells, ``test_`` dropped) and their points, in notebook order."""
+@functools.cache
+def _parts(path: str, mtime: float) -> dict[str, dict[str, float]]:
+    return function_parts(Path(path))
+
+
+def parts_of(assignment: str) -> dict[str, dict[str, float]]:
+    """``{function: {part: points}}`` of an assignment, from its source notebook's metadata."""
     path = source_notebook(assignment)
     if not path.exists():
         return {}
-    nb = nbformat.read(path, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"].removeprefix("test_"):
-            float(c.metadata["nbgrader"].get("points", 0)) for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"}
+    return _parts(str(path), path.stat().st_mtime)
+
+
+def function_points(assignment: str) -> dict[str, float]:
+    """Graded functions and their points (parts added up), in notebook order."""
+    return {f: sum(parts.values()) for f, parts in parts_of(assignment).items()}
 
 
 def function_order(assignment: str) -> list[str]:
-    """Graded functions (test cells, ``test_`` dropped) in notebook order."""
-    return list(function_points(assignment))
+    """Graded functions in notebook order."""
+    return list(parts_of(assignment))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_ANSI.sub("", str(text)).split())
+
+
+def part_messages(graded_path: Path) -> dict[str, str]:
+    """The failure message of each failed test cell of an autograded notebook, one line each.
+
+    Keyed ``"<notebook>/<grade id>"``: the error's ``Name: message`` (or the first line a
+    cell printed to stderr, which nbgrader also scores as a failure), capped at
+    :data:`MESSAGE_CHARS` characters.
+    """
+    nb = nbformat.read(graded_path, as_version=4)
+    out = {}
+    for cell in nb.cells:
+        if not is_test_cell(cell):
+            continue
+        said = []
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                ename, evalue = output.get("ename", "Error"), _one_line(output.get("evalue", ""))
+                said.append(f"{ename}: {evalue}" if evalue else ename)
+            elif output.output_type == "stream" and output.get("name") == "stderr":
+                first = next((ln for ln in str(output.get("text", "")).splitlines() if ln.strip()), "")
+                said.append(f"printed to stderr: {_one_line(first)}")
+        if said:
+            text = "; ".join(dict.fromkeys(s for s in said if s))
+            if len(text) > MESSAGE_CHARS:
+                text = text[:MESSAGE_CHARS - 3].rstrip() + "..."
+            out[f"{Path(graded_path).stem}/{nbgrader_meta(cell)['grade_id']}"] = text
+    return out
 
 
 def explain(res) -> str:
@@ -61,27 +109,32 @@ def explain(res) -> str:
 
 
 def write_csv(path: Path, rows, results, names: list[str]) -> None:
-    """One row per student, notebook and graded function, plus status and reason.
+    """One row per student, notebook, graded function and part, with status and reason.
 
-    A student whose notebook could not be graded gets rows with 0 points and the reason.
+    ``message`` is the part's failure message (:func:`part_messages`). A student whose
+    notebook could not be graded gets rows with 0 points and the reason; maxima come from
+    the source notebooks' metadata.
     """
     status = {(r.student, r.assignment): r for r in results}
     have = {(r.student, r.assignment) for r in rows}
     out = []
     for r in rows:
         res = status.get((r.student, r.assignment))
-        out.append([r.student, r.assignment, r.notebook, r.function, f"{r.points:g}",
+        message = (res.messages.get(f"{r.notebook}/{r.grade_id}", "") if res is not None else "")
+        out.append([r.student, r.assignment, r.notebook, r.function, r.part, f"{r.points:g}",
                     f"{r.max_points:g}", "graded" if res is None or res.ok else "failed",
-                    explain(res), flags_text(res)])
+                    message, explain(res), flags_text(res)])
     for res in results:
         if (res.student, res.assignment) not in have:
-            for fn, most in function_points(res.assignment).items():
-                out.append([res.student, res.assignment, res.assignment, fn, "0", f"{most:g}", "failed",
-                            explain(res), flags_text(res)])
+            for fn, parts in parts_of(res.assignment).items():
+                for part, most in parts.items():
+                    out.append([res.student, res.assignment, res.assignment, fn, part, "0",
+                                f"{most:g}", "failed", "", explain(res), flags_text(res)])
     order = {n: i for i, n in enumerate(names)}
-    fn_index = {n: {f: i for i, f in enumerate(function_order(n))} for n in names}
+    index = {n: {(f, p): i for i, (f, p) in enumerate(
+        (f, p) for f, parts in parts_of(n).items() for p in parts)} for n in names}
     out.sort(key=lambda row: (row[0], order.get(row[1], 99), row[2],
-                              fn_index.get(row[1], {}).get(row[3], 99)))
+                              index.get(row[1], {}).get((row[3], row[4]), 999), row[3], row[4]))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
@@ -93,9 +146,10 @@ def summary_table(rows, results, names: list[str]) -> str:
     """A plain-text table per assignment: students by functions, with totals and reasons."""
     by = defaultdict(dict)
     maxima = defaultdict(dict)
-    for r in rows:
-        by[(r.assignment, r.student)][r.function] = r.points
-        maxima[r.assignment][r.function] = r.max_points
+    for r in rows:  # one column per function: its parts added up
+        got = by[(r.assignment, r.student)]
+        got[r.function] = got.get(r.function, 0) + r.points
+        maxima[r.assignment][r.function] = maxima[r.assignment].get(r.function, 0) + r.max_points
     status = {(r.student, r.assignment): r for r in results}
     blocks = []
     for name in names:

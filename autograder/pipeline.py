@@ -39,21 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.cells import grade_ids
-from autograder.paths import CONFIG, assignments
+from autograder.nbg import EXCHANGE_FILES, extra_files  # the exchange's own files are no extras
+from autograder.paths import assignments
 
 __all__ = ["EXCHANGE_FILES", "GradeRow", "Result", "Task", "copy_submissions", "empty_gradebook",
            "gradebook_rows", "prepare_workspace", "read_grades", "run_tasks", "source_bundle"]
 
-WORKSPACE_CONFIG = f"""\
-# Written by `python -m autograder`: the course's nbgrader settings, for this workspace.
-c = get_config()  # noqa: F821
-load_subconfig({str(CONFIG)!r})  # noqa: F821
-c.CourseDirectory.root = {{root!r}}
-c.CourseDirectory.db_url = {{db_url!r}}
-"""
-
-#: Files nbgrader's exchange puts in a submission folder: part of it, never "extra files".
-EXCHANGE_FILES = frozenset({"timestamp.txt", "submission_secret.txt"})
 
 
 @dataclass(frozen=True, order=True)
@@ -87,14 +78,14 @@ def prepare_workspace(workspace: Path, names: list[str], db_url: str, reuse: boo
     here, into the same gradebook, which still holds it, is not generated again.
     """
     from autograder.incremental import digest_files
-    from autograder.nbg import generate_into
+    from autograder.nbg import generate_into, write_workspace_config
     from autograder.paths import SOURCE
     from autograder.worker import read_folder
 
     workspace = Path(workspace).resolve()
     workspace.mkdir(parents=True, exist_ok=True)
-    (workspace / "nbgrader_config.py").write_text(
-        WORKSPACE_CONFIG.format(root=str(workspace), db_url=db_url))
+    # The course's settings in a marked block; an instructor's own lines there are kept.
+    write_workspace_config(workspace, db_url)
     if db_url.startswith("sqlite:///"):
         db = Path(db_url.removeprefix("sqlite:///"))
         if not db.exists():  # start from the migrated empty one: nbgrader's migrations take seconds
@@ -226,7 +217,7 @@ def copy_submissions(submitted: Path, workspace: Path, names: list[str],
             flags = [{"cell_index": -1, "grade_id": gid, "line": None, "kind": "locked-deleted",
                       "message": f"the locked cell {gid} was deleted (put back for grading)"}
                      for gid in restored]
-            extra = sorted(p.name for p in dst.iterdir() if p != expected and p.name not in EXCHANGE_FILES)
+            extra = extra_files(dst, {expected.name})
             if extra:
                 notes.append(f"ignored extra files: {', '.join(extra)[:200]}")
             tasks.append(Task(student, name))

@@ -63,11 +63,16 @@ def _test_cells(assignment: str, function: str):
 def test_feedback_says_points_and_failing_message(graded_class):
     page = (graded_class.workspace / "feedback" / "01-ex-no_flip" / A01 / f"{A01}.html").read_text()
     text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    from autograder.feedback import PART_NAMES
+
+    def head(t, score):
+        return f"{t.function} · {PART_NAMES.get(t.part, t.part)}: {score:g} / {t.points:g} points"
+
     convolve = _test_cells(A01, "convolve")
-    assert any(f"[{t.grade_id}] failed: 0 / {t.points:g} points" in text for t in convolve)
+    assert any(f"FAILED  {head(t, 0)}" in text for t in convolve), text[:2000]
     assert "convolve did not flip the kernel" in text
     for t in _test_cells(A01, "pad"):
-        assert f"[{t.grade_id}] passed: {t.points:g} / {t.points:g} points" in text
+        assert f"PASSED  {head(t, t.points)}" in text
 
 
 def test_grades_csv_has_a_row_per_part_and_the_failing_message(graded_class):

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["JUDGE", "ByHandError", "assert_image_close", "border_width", "by_hand", "describe_call",
-           "describe_value", "expect_raises", "loop_conv2d_cost", "speed_ratio"]
+           "describe_value", "expect_raises", "known_function", "loop_conv2d_cost", "speed_ratio"]
 
 #: Set by the course's grader while it runs a test cell in its own process (see the module
 #: docstring). The object has ``by_hand(what)`` (a context manager: calls of the student's
@@ -238,6 +238,53 @@ def expect_raises(func: Callable, *args: Any, errors: type | tuple[type, ...] = 
     except Exception as err:  # the student's own error: say which, not just that it failed
         raise AssertionError(f"{expected}; it raised {type(err).__name__}: {err}") from None
     raise AssertionError(f"{expected}; it returned without an error")
+
+
+# --------------------------------------------------------------------------------------
+# Functions given to the student's functions (numerical_gradient(f, x)): known by name
+# --------------------------------------------------------------------------------------
+
+def _quadratic(x, a, b):
+    """``sum(a * x**2) + sum(b * x)``: its gradient is ``2 a x + b``."""
+    x = np.asarray(x, dtype=float)
+    return float(np.sum(np.asarray(a) * x ** 2) + np.sum(np.asarray(b) * x))
+
+
+def _sin_sum(x, w):
+    """``sum(sin(w * x))``: its gradient is ``w cos(w x)``."""
+    return float(np.sum(np.sin(np.asarray(w) * np.asarray(x, dtype=float))))
+
+
+#: The functions a test may hand to a student's function, by name. A judge outside the
+#: kernel sends the name and the plain-data parameters, and the kernel builds the same
+#: function from this table (no code crosses).
+KNOWN_FUNCTIONS: dict[str, Callable] = {"quadratic": _quadratic, "sin_sum": _sin_sum}
+
+
+class KnownFunction:
+    """A function of an array, named in :data:`KNOWN_FUNCTIONS`, with plain parameters."""
+
+    def __init__(self, name: str, **params: Any):
+        if name not in KNOWN_FUNCTIONS:
+            raise KeyError(f"no known function {name!r}; known: {', '.join(KNOWN_FUNCTIONS)}")
+        self.name, self.params = name, params
+        self.__name__ = name
+
+    def __call__(self, x):
+        return KNOWN_FUNCTIONS[self.name](x, **self.params)
+
+    def __repr__(self) -> str:
+        return f"{self.name}(x)"
+
+
+def known_function(name: str, **params: Any) -> KnownFunction:
+    """The function ``name`` of :data:`KNOWN_FUNCTIONS` with ``params`` (arrays, numbers).
+
+    Tests pass these, never their own lambdas, to a student's function that takes a
+    function (``numerical_gradient(f, x)``), so the call can be made in the student's
+    kernel by a judge that runs the test outside it.
+    """
+    return KnownFunction(name, **params)
 
 
 # --------------------------------------------------------------------------------------

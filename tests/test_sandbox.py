@@ -24,6 +24,11 @@ from traitlets.config import Config
 from autograder import sandbox
 from autograder.sandbox import GIB, KERNEL_NAME, MIB, Limits, configure
 
+#: Cell timeout for cells that are not meant to hit it (a busy machine is slow).
+ORDINARY = 60
+#: Cell timeout for tests whose cell is meant to hit it (the other cells are trivial).
+SHORT = 5
+
 INSTALL = "bubblewrap is required for the grading sandbox: apt-get install bubblewrap"
 
 
@@ -44,11 +49,15 @@ def _folder(path: Path) -> Path:
 
 def _run(tmp_path: Path, cells: list[str], *, limits: Limits | None = None,
          cwd: Path | None = None, **kwargs):
-    """Run ``cells`` in a sandboxed kernel; the notebook, seconds taken, config."""
+    """Run ``cells`` in a sandboxed kernel; the notebook, seconds taken, config.
+
+    The timeouts are generous (the machine may be busy): a test checks what happens when
+    a limit is hit, never how fast anything is.
+    """
     config = Config()
-    configure(config, tmp_path / "work", limits or Limits(cell_timeout=3), **kwargs)
-    config.Execute.iopub_timeout = 2
-    config.SandboxExecute.recover_timeout = 2.0
+    configure(config, tmp_path / "work", limits or Limits(cell_timeout=ORDINARY), **kwargs)
+    config.Execute.iopub_timeout = 10
+    config.SandboxExecute.recover_timeout = 10.0
     return (*_execute(config, cells, cwd or _folder(tmp_path / "nb")), config)
 
 
@@ -107,7 +116,6 @@ def test_memory_cap_then_a_huge_allocation(tmp_path):
     assert _text(nb.cells[4]) == "alive\n"
     # The grading process never held any of it.
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < GIB // 1024
-    assert seconds < 30
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -213,20 +221,21 @@ def test_no_network_not_even_loopback(tmp_path, monkeypatch):
 
 def test_infinite_loop_is_stopped_and_later_cells_run(tmp_path):
     nb, seconds, _ = _run(tmp_path, ["x = 41", "while True:\n    pass", "print(x + 1)"],
-                          limits=Limits(cell_timeout=2))
-    assert _errors(nb.cells[1])[0] in ("KeyboardInterrupt", "CellTimeoutError")
-    assert _text(nb.cells[2]) == "42\n"
-    assert 2 <= seconds < 20
+                          limits=Limits(cell_timeout=SHORT))
+    assert _errors(nb.cells[0]) == []
+    assert _errors(nb.cells[1])[0] in ("KeyboardInterrupt", "CellTimeoutError")  # stopped
+    assert _text(nb.cells[2]) == "42\n"  # the same kernel goes on
+    assert seconds >= SHORT  # it ran until the timeout (a lower bound: never flaky)
 
 
 def test_kernel_deaf_to_interrupts_is_killed_and_grading_goes_on(tmp_path):
     deaf = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
     nb, seconds, config = _run(tmp_path, ["x = 1", deaf, "print('never')"],
-                               limits=Limits(cell_timeout=2))
+                               limits=Limits(cell_timeout=SHORT))
+    assert _errors(nb.cells[0]) == []
     assert _errors(nb.cells[1]) == ["CellTimeoutError"]
     assert "did not stop when interrupted" in nb.cells[1].outputs[-1].evalue
     assert _errors(nb.cells[2]) == ["KernelStopped"]
-    assert seconds < 20
     assert not _kernels_left(config)
     # The next notebook gets a fresh kernel.
     nb, _ = _execute(config, ["print('next notebook')"], _folder(tmp_path / "nb2"))
@@ -239,7 +248,6 @@ def test_exit_kills_the_kernel_without_hanging(tmp_path):
     assert _text(nb.cells[0]) == "1\n"
     assert _errors(nb.cells[1]) == ["DeadKernelError"]
     assert _errors(nb.cells[2]) == ["KernelStopped"]
-    assert seconds < 15
     assert not _kernels_left(config)
     # With nbgrader's own behaviour the executor raises instead.
     from nbclient.exceptions import DeadKernelError
@@ -265,7 +273,7 @@ km = KernelManager(kernel_name=sandbox.KERNEL_NAME, transport="ipc",
 km.start_kernel(cwd={cwd!r})
 kc = km.client()
 kc.start_channels()
-kc.wait_for_ready(timeout=30)
+kc.wait_for_ready(timeout=300)
 kc.execute("while True:\\n    pass")
 print(run_dir, flush=True)
 time.sleep(600)
@@ -286,7 +294,7 @@ def test_kernel_dies_with_the_grading_process(tmp_path):
     finally:
         os.killpg(grader.pid, signal.SIGKILL)  # what the pipeline does on a task timeout
         grader.wait()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 120  # a generous wait for a condition, not a timing check
     while _kernels_left(config) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _kernels_left(config)
@@ -297,7 +305,7 @@ def test_kernel_dies_with_the_grading_process(tmp_path):
 # --- outputs ---------------------------------------------------------------------------------
 
 def test_output_flood_is_capped_as_it_arrives(tmp_path):
-    limits = Limits(cell_timeout=20, max_output_lines=50, max_output_chars=5000)
+    limits = Limits(cell_timeout=ORDINARY, max_output_lines=50, max_output_chars=5000)
     nb, _, _ = _run(tmp_path, [
         "for i in range(200_000):\n    print(i)",
         "print('y' * 1_000_000)",
@@ -317,12 +325,12 @@ def test_output_flood_is_capped_as_it_arrives(tmp_path):
 
 
 def test_oversized_message_is_refused_and_the_kernel_goes_on(tmp_path):
+    # The lost message shows as a cell timeout: this cell is meant to hit it.
     limits = Limits(cell_timeout=10, max_message_bytes=MIB)
-    nb, seconds, _ = _run(tmp_path, ["print('x' * 3_000_000)", "print('still here')"],
-                          limits=limits)
+    nb, _, _ = _run(tmp_path, ["print('x' * 3_000_000)", "print('still here')"],
+                    limits=limits)
     assert _errors(nb.cells[0]) == ["OutputLost"]
     assert _text(nb.cells[1]) == "still here\n"
-    assert seconds < 20
 
 
 # --- extensions, fallback ----------------------------------------------------------------------
@@ -426,7 +434,7 @@ def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path):
         nbformat.write(nb, folder / "ps1.ipynb")
 
     api = api_for(root, db_url)
-    configure(api.config, tmp_path / "work", Limits(cell_timeout=10), hide=[root])
+    configure(api.config, tmp_path / "work", Limits(cell_timeout=ORDINARY), hide=[root])
     for student in ("alice", "bob"):
         result = api.autograde("ps1", student, force=True, create=True)
         assert result["success"], result.get("log")

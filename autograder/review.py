@@ -14,6 +14,8 @@ __all__ = ["incidents", "mark_flagged", "review"]
 _INCIDENTS = {
     "CellTimeoutError": "was stopped by the cell timeout",
     "DeadKernelError": "killed the kernel",
+    "KernelKilled": "was stopped by the sandbox's watchdog (memory cap, process cap or "
+                    "files written outside the scratch folder)",
     "KernelStopped": "did not run: the kernel had been stopped",
     "MemoryError": "ran out of the kernel's memory cap",
     "SystemExit": "called sys.exit",
@@ -35,7 +37,9 @@ def incidents(graded_path) -> list[str]:
         seen = set()
         for out in cell.get("outputs", []):
             what = None
-            if out.output_type == "error" and out.ename in _INCIDENTS:
+            if out.output_type == "error" and out.ename == "KernelKilled":
+                what = str(out.get("evalue", ""))[:300] or _INCIDENTS[out.ename]
+            elif out.output_type == "error" and out.ename in _INCIDENTS:
                 what = _INCIDENTS[out.ename]
             elif out.output_type == "stream" and "... Output truncated ..." in out.get("text", ""):
                 what = "printed more than the output cap (cut)"

@@ -171,7 +171,9 @@ def test_files_outside_tmp_are_read_only(tmp_path):
     finally:
         Path(targets["project"]).unlink(missing_ok=True)
     results = dict(line.split() for line in _text(nb.cells[0]).splitlines())
-    assert results == {name: "EROFS" for name in targets}, results
+    # A new file in the notebook's folder goes to its scratch tmpfs, never to the host.
+    assert results.pop("new_file_here") == "WRITTEN"
+    assert results == {name: "EROFS" for name in targets if name != "new_file_here"}, results
     assert _text(nb.cells[1]) == "original original\n"  # readable, not writable
     assert _text(nb.cells[2]) == "ok\n"  # the private /tmp is writable
     assert (scratch / "out.txt").read_text() == "allowed"  # and so is what was asked for
@@ -449,3 +451,116 @@ def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path):
     with Gradebook(db_url) as gb:
         assert gb.find_submission("ps1", "alice").score == 1
         assert gb.find_submission("ps1", "bob").score == 0
+
+
+# --- 14.3: only the notebook's folder, a bounded scratch, the whole tree capped ----------------
+
+def test_only_the_notebook_folder_is_visible(tmp_path):
+    """Another submission, the submissions folder, the project's solutions, home: unseen."""
+    from autograder.paths import ROOT
+
+    root = tmp_path / "course"
+    files = _course(root)
+    cwd = files["own_notebook"].parent
+    submissions = tmp_path / "class" / "submitted" / "carol" / "ps1"
+    submissions.mkdir(parents=True)
+    (submissions / "ps1.ipynb").write_text("carol's answers")
+    probes = {"submissions": str(tmp_path / "class"), "project_source": str(ROOT / "source"),
+              "project_tests": str(ROOT / "tests"), "var": "/var",
+              "other_student": str(files["other_student"]), "gradebook": str(files["gradebook"])}
+    folders = [str(Path.home()), str(ROOT.parent)]
+    nb, _, _ = _run(tmp_path, [
+        "import os\nfor name, path in " + repr(probes) + ".items():\n"
+        "    print(name, os.path.exists(path))",
+        "found = [os.path.join(b, f) for b, _, fs in os.walk('/') if not b.startswith("
+        + repr(("/proc", "/sys", "/usr", "/etc", "/dev", *sandbox._python_paths()))
+        + ") for f in fs if f.endswith('.ipynb')]\nprint(found)",
+        "print({f: sorted(os.listdir(f)) for f in " + repr(folders) + " if os.path.isdir(f)})",
+    ], cwd=cwd)  # nothing hidden explicitly: only what the kernel needs is shown at all
+    assert dict(line.split() for line in _text(nb.cells[0]).splitlines()) == {
+        name: "False" for name in probes}
+    assert _text(nb.cells[1]).strip() == repr([str(cwd / "ps1.ipynb")])
+    # Home and the project's parent show only the way to the kernel's Python and code.
+    needed = [Path(p) for p in sandbox._python_paths()]
+    for folder, names in eval(_text(nb.cells[2])).items():
+        on_the_way = {p.relative_to(folder).parts[0] for p in needed
+                      if p.is_relative_to(folder) and p != Path(folder)}
+        assert set(names) <= on_the_way, (folder, names)
+
+
+def test_scratch_folder_is_writable_bounded_and_explained(tmp_path):
+    cwd = _folder(tmp_path / "nb")
+    (cwd / "data.txt").write_text("given")
+    (cwd / "data.txt").chmod(0o644)
+    limits = Limits(cell_timeout=ORDINARY, scratch_bytes=8 * MIB)
+    nb, _, _ = _run(tmp_path, [
+        "import numpy as np\nnp.save('weights.npy', np.arange(3.0))\n"
+        "print(np.load('weights.npy').sum(), open('data.txt').read())",
+        "open('big.bin', 'wb').write(b'x' * (20 * 2**20))",
+        "open('data.txt', 'w')",
+    ], limits=limits, cwd=cwd)
+    assert _text(nb.cells[0]) == "3.0 given\n"  # np.save works in the notebook's folder
+    assert _errors(nb.cells[1]) == ["OSError"]
+    error = nb.cells[1].outputs[-1]
+    assert "No space left on device" in error.evalue
+    assert "scratch space is full" in error.evalue and "8 MiB" in error.evalue
+    assert _errors(nb.cells[2]) == ["OSError"]  # the given files stay read-only
+    assert "read-only" in nb.cells[2].outputs[-1].evalue
+    assert sorted(p.name for p in cwd.iterdir()) == ["data.txt"]  # nothing reached the host
+    assert (cwd / "data.txt").read_text() == "given"
+
+
+_FORKED_MEMORY = """
+import os, time
+pids = []
+for i in range(4):
+    pid = os.fork()
+    if pid == 0:
+        block = b'x' * (400 * 2**20)  # touched: 400 MiB each, under the per-process cap
+        time.sleep(120)
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    os.waitpid(pid, 0)
+"""
+
+
+def test_memory_cap_counts_the_whole_process_tree(tmp_path):
+    """Four forked children of 400 MiB each exceed a 1 GiB cap together: all killed."""
+    limits = Limits(cell_timeout=ORDINARY, memory_bytes=GIB)
+    nb, _, config = _run(tmp_path, ["x = 1", _FORKED_MEMORY, "print(x)"], limits=limits)
+    assert _errors(nb.cells[1]) == ["KernelKilled"]
+    why = nb.cells[1].outputs[-1].evalue
+    assert "memory cap of 1.0 GiB" in why and "together" in why
+    assert _errors(nb.cells[2]) == ["KernelStopped"]
+    assert not _kernels_left(config)
+
+
+def test_process_cap_stops_a_fork_bomb(tmp_path):
+    bomb = ("import os, time\nfor i in range(200):\n    if os.fork() == 0:\n"
+            "        time.sleep(120)\n        os._exit(0)\ntime.sleep(120)")
+    limits = Limits(cell_timeout=ORDINARY, max_processes=16)
+    nb, _, config = _run(tmp_path, ["x = 1", bomb, "print(x)"], limits=limits)
+    assert _errors(nb.cells[1]) in (["KernelKilled"], ["BlockingIOError"])
+    if _errors(nb.cells[1]) == ["KernelKilled"]:
+        assert "process cap" in nb.cells[1].outputs[-1].evalue
+    assert not _kernels_left(config)
+
+
+def test_writes_into_the_connection_folder_do_not_stay(tmp_path):
+    """The one host folder the kernel can write to (its sockets'): watched and emptied."""
+    find = ("import os, sys\nrun = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])\n"
+            "print(run)")
+    limits = Limits(cell_timeout=ORDINARY, run_dir_bytes=4 * MIB)
+    nb, _, config = _run(tmp_path, [
+        find,
+        "open(os.path.join(run, 'small.bin'), 'wb').write(b'x' * 2**20)",
+        "import time\nopen(os.path.join(run, 'big.bin'), 'wb').write(b'x' * (40 * 2**20))\n"
+        "time.sleep(120)",
+    ], limits=limits)
+    run_dir = Path(_text(nb.cells[0]).strip())
+    assert run_dir == Path(config.SandboxExecute.run_dir)
+    assert _errors(nb.cells[1]) == []
+    assert _errors(nb.cells[2]) == ["KernelKilled"]
+    assert "outside its scratch folder" in nb.cells[2].outputs[-1].evalue
+    assert not (run_dir / "small.bin").exists() and not (run_dir / "big.bin").exists()

@@ -877,6 +877,28 @@ def _explain_file_error(content: dict, scratch_note: str) -> None:
     content["traceback"] = [*traceback, note]
 
 
+#: What starts a line the kernel's guard writes to stderr to make a test cell fail.
+INTEGRITY_MARKER = "[integrity]"
+
+
+def _stderr_to_stdout_in_tests(content: dict, nb: Any, cell_index: int) -> None:
+    """Show a test cell's stderr on stdout (in place), but the guard's reports.
+
+    nbgrader gives a test cell with any stderr output no points: a ``logging.warning`` or a
+    library's progress bar during a test must cost nothing, as warnings do. Errors (what
+    fails a test) are error outputs, not streams; the guard's ``[integrity]`` lines stay
+    on stderr, as they are meant to fail the cell.
+    """
+    if content.get("name") != "stderr" or INTEGRITY_MARKER in str(content.get("text", "")):
+        return
+    try:
+        meta = nb.cells[cell_index].metadata.get("nbgrader", {})
+    except (AttributeError, IndexError, TypeError):
+        return
+    if meta.get("grade") and not meta.get("solution"):
+        content["name"] = "stdout"
+
+
 @functools.cache
 def _capped_client_class(max_bytes: int) -> type:
     """An async kernel client whose sockets refuse messages over ``max_bytes``."""
@@ -1082,6 +1104,8 @@ def _execute_class() -> type:
             limit_chars = self.max_output_chars
             content, msg_type = msg["content"], msg["msg_type"]
             if limit_chars < 0:
+                if msg_type == "stream":
+                    _stderr_to_stdout_in_tests(content, self.nb, cell_index)
                 if msg_type == "error":
                     _explain_file_error(content, self.scratch_note)
                 return super().output(outs, msg, display_id, cell_index)
@@ -1095,6 +1119,7 @@ def _execute_class() -> type:
                 return super().output(outs, msg, display_id, cell_index)
             left = limit_chars - self._used_chars
             if msg_type == "stream":
+                _stderr_to_stdout_in_tests(content, self.nb, cell_index)
                 text = str(content.get("text", ""))
                 lines_left = (self.max_output_lines - self._used_lines
                               if self.max_output_lines >= 0 else -1)

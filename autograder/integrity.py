@@ -49,6 +49,7 @@ KINDS = {
     "locked-edited": "a locked (read-only) cell was edited",
     "locked-deleted": "a locked (read-only) cell was deleted",
     "runtime": "reported by the grading kernel's guard while the notebook ran",
+    "oversized": "a cell too large to review (only its start was scanned and shown)",
 }
 
 MARKER = "[integrity]"

@@ -516,3 +516,17 @@ def test_pasted_duplicate_cells_are_dropped_with_a_note():
     assert nb.cells[2].source == test.source
     assert nb.cells[3].source == answer.source  # the copy of the answer still runs
     assert len(notes) == 2 and "test_pad appeared 2 times" in notes[0] + notes[1]
+
+
+def test_an_oversized_cell_is_cut_before_review_and_flagged():
+    from autograder.review import MAX_CELL_CHARS, cut_oversized_cells
+
+    filler = "x = 1\n" * (20 * 2**20 // 6)  # a 20 MB cell
+    nb = _notebook(("setup", SETUP), ("student", filler + "np.allclose = None\n"),
+                   ("test:test_pad", RELEASE.cells[2].source))
+    cut = cut_oversized_cells(nb)
+    assert [(i, size) for i, _, size in cut] == [(1, len(filler) + len("np.allclose = None\n"))]
+    assert len(nb.cells[1].source) <= MAX_CELL_CHARS + 100
+    assert nb.cells[1].source.endswith("characters\n")
+    assert "oversized" in KINDS
+    assert scan(nb, RELEASE, NB01) == []  # what is left is bounded work; the cut is the flag

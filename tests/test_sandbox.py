@@ -564,3 +564,28 @@ def test_writes_into_the_connection_folder_do_not_stay(tmp_path):
     assert _errors(nb.cells[2]) == ["KernelKilled"]
     assert "outside its scratch folder" in nb.cells[2].outputs[-1].evalue
     assert not (run_dir / "small.bin").exists() and not (run_dir / "big.bin").exists()
+
+
+def test_stderr_of_a_test_cell_costs_nothing(tmp_path):
+    """logging in a test cell shows on stdout (nbgrader fails a test cell on stderr); a
+    student cell keeps its stderr, and the guard's [integrity] lines stay on stderr."""
+    config = Config()
+    configure(config, tmp_path / "work", Limits(cell_timeout=ORDINARY))
+    config.Execute.iopub_timeout = 10
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                  "language": "python"}}
+    test_meta = {"nbgrader": {"grade": True, "grade_id": "test_f__computation", "locked": True,
+                              "points": 1, "schema_version": 3, "solution": False}}
+    log = "import logging\nlogging.warning('slow path')"
+    nb.cells = [nbformat.v4.new_code_cell(log),
+                nbformat.v4.new_code_cell(log, metadata=test_meta),
+                nbformat.v4.new_code_cell("import sys\nprint('[integrity] restored x', "
+                                          "file=sys.stderr)", metadata=test_meta)]
+    sandbox.SandboxExecute(config=config).preprocess(
+        nb, {"metadata": {"path": str(_folder(tmp_path / "nb"))}})
+    streams = [[(o.name, o.text) for o in c.outputs if o.output_type == "stream"]
+               for c in nb.cells]
+    assert streams[0] == [("stderr", "WARNING:root:slow path\n")]
+    assert streams[1] == [("stdout", "WARNING:root:slow path\n")]
+    assert streams[2] == [("stderr", "[integrity] restored x\n")]

@@ -223,3 +223,81 @@ def test_summary_explains_every_hostile_submission(hostile_run):
         has_note = bool(row) and not row.split()[-1].replace(".", "").isdigit()
         flagged = f"- {name} / {A01}:" in out
         assert has_note or flagged, f"{name} is not explained in the summary: {row!r}"
+
+
+# --- notebooks 02-05: the sandbox-level attacks ------------------------------------------------
+
+LATER = ["02_edge_and_blur", "03_feature_maps", "04_learning_kernels", "05_learning_a_filter_bank"]
+
+# student -> (assignment, functions that must score nothing, what the reason or flags say)
+SANDBOX_ATTACKS = {
+    ("fork_bomb", "02_edge_and_blur"): (["gaussian_kernel"], "process cap"),
+    ("copy_a_classmate", "02_edge_and_blur"): (["edge_kernel"], "../../.."),
+    ("forked_memory", "03_feature_maps"): (["conv2d"], "memory cap"),
+    ("download_answer", "03_feature_maps"): (["conv2d_fast"], "exec"),
+    ("fill_the_disk", "04_learning_kernels"): (["fit_kernel"], "outside its scratch folder"),
+    ("copy_from_proc", "05_learning_a_filter_bank"): (["conv2d_backward"], "../../.."),
+}
+
+
+def test_every_notebook_has_a_hostile_class():
+    for assignment in [A01, *LATER]:
+        assert sorted((EXAMPLES / "hostile" / assignment).glob("*.py")), assignment
+    assert {a for _, a in SANDBOX_ATTACKS} == set(LATER)
+    assert all((EXAMPLES / "hostile" / a / f"{s}.py").exists() for s, a in SANDBOX_ATTACKS)
+
+
+@pytest.fixture(scope="module")
+def later_run(tmp_path_factory):
+    """The hostile students of notebooks 02-05 and a perfect classmate (theirs to copy)."""
+    from autograder.answers import make_submission, read_answers
+
+    _prove_memory_cap()
+    root = tmp_path_factory.mktemp("hostile-later")
+    folder = root / "submissions"
+    for assignment in LATER:
+        students = [EXAMPLES / assignment / "perfect.py",
+                    *sorted((EXAMPLES / "hostile" / assignment).glob("*.py"))]
+        for answer_file in students:
+            target = folder / answer_file.stem / assignment / f"{assignment}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(make_submission(assignment, read_answers(answer_file)), target)
+    before = {p.name for p in Path("/tmp").iterdir()}
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(folder), "--assignment", *LATER,
+         "--workspace", str(root / "ws"), "--cell-timeout", str(CELL_TIMEOUT),
+         "--notebook-timeout", "900", "--no-progress"],
+        cwd=ROOT, capture_output=True, text=True, timeout=3 * 3600)  # a hang guard only
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(root / "ws" / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {"proc": proc, "rows": rows, "root": root, "tmp_before": before}
+
+
+def test_sandbox_attacks_earn_nothing_and_are_explained(later_run):
+    for (student, assignment), (zero, why) in SANDBOX_ATTACKS.items():
+        students = _by_student(later_run["rows"], assignment)
+        perfect = students["perfect"]
+        assert sum(r["points"] for r in perfect.values()) == _total(assignment), assignment
+        rows = students[student]
+        for function in zero:
+            assert rows[function]["points"] == 0, f"{student} kept points for {function}"
+        assert all(rows[f]["points"] <= perfect[f]["points"] for f in rows), student
+        said = " ".join(r["reason"] + " " + r["flags"] for r in rows.values())
+        assert why in said, f"{student}: {why!r} not in {said[:500]!r}"
+
+
+def test_sandbox_attacks_leave_nothing_on_the_host(later_run):
+    """The gigabyte written by fill_the_disk and the forked children are gone."""
+    leftovers = [p for p in Path("/tmp").iterdir() if p.name not in later_run["tmp_before"]
+                 and p.name.startswith("sbx-")]
+    big = [f for d in leftovers for f in d.rglob("*") if f.is_file() and f.stat().st_size > 2**20]
+    assert not big, big
+    assert not list(later_run["root"].rglob("ballast.bin"))
+    for entry in Path("/proc").iterdir():  # no kernel of this run is left running
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            assert str(later_run["root"]).encode() not in cmdline, cmdline[:300]

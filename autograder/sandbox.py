@@ -6,10 +6,18 @@ such kernel
 
 * has its address space capped (``RLIMIT_AS``, :attr:`Limits.memory_bytes`): a too large
   allocation raises ``MemoryError`` in the kernel instead of swapping the machine;
-* runs inside Debian's bubblewrap (``bwrap``) when it is available: the whole file system is
-  read-only, ``/tmp`` is a private and size-capped tmpfs, there is no network (loopback
-  included), no view of other processes, and -- when grading runs as root -- the kernel
-  runs as ``nobody`` with no capabilities;
+* runs inside Debian's bubblewrap (``bwrap``) when it is available: only the system's
+  folders (:data:`SYSTEM_FOLDERS`), the kernel's Python and this project's ``autograder``
+  and ``course`` packages are shown, read-only -- no home, workspace, project checkout or
+  other submission, wherever they are; the notebook's own folder is a size-capped scratch
+  tmpfs showing its files read-only (``np.save`` works; nothing reaches the host's disk);
+  ``/tmp`` is a private and size-capped tmpfs, there is no network (loopback included),
+  no view of other processes, and -- when grading runs as root -- the kernel runs as a
+  uid of its own (``RLIMIT_NPROC``) with no capabilities;
+* is watched by its launcher, which stays its parent: the memory of the whole process
+  tree (PSS, forked children included) is capped, and so are its number of processes and
+  what it writes into its connection file's folder; over a cap the tree is killed and
+  the cell says why (``KernelKilled``);
 * is stopped after :attr:`Limits.cell_timeout` seconds per cell (interrupted, then killed if
   it does not answer), and its outputs are capped while they arrive.
 
@@ -17,8 +25,8 @@ The kernel is described by a kernelspec written under ``workdir``
 (``workdir/kernels/course-sandbox/kernel.json``) whose command is this file, run as a
 script with ``python -I -S`` (standard library only, a few milliseconds): it sets the
 resource limits, filters the environment, works out the bubblewrap mounts for the
-notebook's folder and the connection file, and ``exec``\\ s ``bwrap`` (or, without it, the
-kernel directly). nbgrader uses it whatever kernelspec the notebook names: the Execute
+notebook's folder and the connection file, starts ``bwrap`` (or, without it, the kernel
+directly) as its child and watches it (:func:`_watch`). nbgrader uses it whatever kernelspec the notebook names: the Execute
 preprocessor's ``kernel_name`` wins over the notebook metadata.
 
 Without bubblewrap the memory cap, timeouts and output caps still apply;

@@ -232,11 +232,11 @@ LATER = ["02_edge_and_blur", "03_feature_maps", "04_learning_kernels", "05_learn
 # student -> (assignment, functions that must score nothing, what the reason or flags say)
 SANDBOX_ATTACKS = {
     ("fork_bomb", "02_edge_and_blur"): (["gaussian_kernel"], "process cap"),
-    ("copy_a_classmate", "02_edge_and_blur"): (["edge_kernel"], "../../.."),
+    ("copy_a_classmate", "02_edge_and_blur"): (["edge_kernel"], "exec()"),
     ("forked_memory", "03_feature_maps"): (["conv2d"], "memory cap"),
     ("download_answer", "03_feature_maps"): (["conv2d_fast"], "exec"),
     ("fill_the_disk", "04_learning_kernels"): (["fit_kernel"], "outside its scratch folder"),
-    ("copy_from_proc", "05_learning_a_filter_bank"): (["conv2d_backward"], "../../.."),
+    ("copy_from_proc", "05_learning_a_filter_bank"): (["conv2d_backward"], "file-access"),
 }
 
 
@@ -275,16 +275,20 @@ def later_run(tmp_path_factory):
 
 
 def test_sandbox_attacks_earn_nothing_and_are_explained(later_run):
+    problems = []
     for (student, assignment), (zero, why) in SANDBOX_ATTACKS.items():
         students = _by_student(later_run["rows"], assignment)
         perfect = students["perfect"]
         assert sum(r["points"] for r in perfect.values()) == _total(assignment), assignment
         rows = students[student]
-        for function in zero:
-            assert rows[function]["points"] == 0, f"{student} kept points for {function}"
-        assert all(rows[f]["points"] <= perfect[f]["points"] for f in rows), student
-        said = " ".join(r["reason"] + " " + r["flags"] for r in rows.values())
-        assert why in said, f"{student}: {why!r} not in {said[:500]!r}"
+        points = {f: r["points"] for f, r in rows.items()}
+        problems += [f"{student} kept points for {f}: {points}" for f in zero if points[f]]
+        problems += [f"{student}: {f} above perfect" for f in rows
+                     if rows[f]["points"] > perfect[f]["points"]]
+        said = " ".join(dict.fromkeys(r["reason"] + " " + r["flags"] for r in rows.values()))
+        if why not in said:
+            problems.append(f"{student}: {why!r} not in {said[:400]!r}")
+    assert not problems, "\n".join(problems)
 
 
 def test_sandbox_attacks_leave_nothing_on_the_host(later_run):

@@ -252,7 +252,7 @@ def _honest(assignment: str):
             continue
         answers = read_answers(path)
         yield f"example {path.stem}", _fill(assignment, answers.cells, answers.use_solutions)
-    for function, kind, label, code in variant_sections(assignment):
+    for function, kind, label, code, *_ in variant_sections(assignment):
         if kind == "correct":
             yield f"correct variant {function}: {label}", _fill(assignment, {function: code})
 
@@ -273,7 +273,7 @@ def test_scan_flags_the_wrong_variants_that_call_scipy():
     for assignment, functions in BY_HAND.items():
         if assignment not in ASSIGNMENTS:
             continue
-        for function, kind, label, code in variant_sections(assignment):
+        for function, kind, label, code, *_ in variant_sections(assignment):
             if kind == "wrong" and function in functions and any(
                     word in label.lower() for word in ("calls scipy", "calls numpy.pad",
                                                        "not by hand", "not numpy only")):

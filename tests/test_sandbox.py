@@ -516,9 +516,11 @@ pids = []
 for i in range(4):
     pid = os.fork()
     if pid == 0:
-        block = b'x' * (400 * 2**20)  # touched: 400 MiB each, under the per-process cap
-        time.sleep(120)
-        os._exit(0)
+        try:
+            block = b'x' * (400 * 2**20)  # touched: 400 MiB each, under the per-process cap
+            time.sleep(120)
+        finally:
+            os._exit(0)  # a child never goes on as a second kernel
     pids.append(pid)
 for pid in pids:
     os.waitpid(pid, 0)

@@ -1,0 +1,456 @@
+"""The kernel side of the judge (see ``autograder/judge.py``): plain data in, plain data out.
+
+Under the course's grader a test cell never runs in the student's kernel. The judge runs
+it in the grader's process, and each call of a student's function there is one request
+to this module, loaded in the kernel when it starts (an IPython extension, like the
+sandbox's other extensions)::
+
+    user_expressions = {"r": "__import__('autograder.agent').agent.serve('<base64>')"}
+
+A request is JSON (base64) whose arrays travel as ``.npy`` bytes (read with
+``allow_pickle=False``). The reply is the same kind of JSON: the function's result made
+plain *inside the call* -- exact ``numpy.ndarray`` of a number or bool dtype (``np.array``
+copy, so a lazy ``__array__`` runs inside the call window), numpy and Python scalars,
+strings, None, tuples/lists/dicts of those -- or the exception's type name, its first
+builtin base and its message. Anything else (an ndarray subclass, an object array, an
+object faking ``__class__``, a generator...) is refused with a message.
+
+Nothing here decides a verdict: the grader compares the returned data with its own
+references. A student can make this module return anything, which is no more than their
+function returning anything -- except for the two facts only the kernel can observe:
+
+* **by hand** (``"by_hand": what``): the call runs in a forked child of the kernel in which
+  SciPy's compiled code is unmapped (``mprotect(PROT_NONE)`` on every executable mapping
+  of a file under ``/scipy/``: reached through a list, a class, ``functools.partial`` or
+  a thread, it ends the child with SIGSEGV), ``numpy.pad``/``convolve``/``correlate`` have
+  their code replaced by a raiser (so every reference to them is poisoned), NumPy's
+  compiled ``correlate`` is caught by a profiler set for every thread, and a call of
+  ``sys.setprofile``/``settrace`` is itself a violation. Threads the student started
+  earlier do not exist in the child. The result is made plain in the child.
+* **speed** (``op: speed``): the reference loop (``course.checks.loop_conv2d_cost``, by
+  name) and the function are timed here on the fresh inputs the judge sent, the result
+  conversion inside the timed window; the judge verifies every result itself and also
+  times the reference in its own process.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import io
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+__all__ = ["decode", "encode", "load_ipython_extension", "serve"]
+
+_perf_counter = time.perf_counter
+_fork = getattr(os, "fork", None)
+_IP = None
+
+#: dtype kinds that may cross: bool, signed/unsigned int, float, complex.
+PLAIN_KINDS = "biufc"
+
+
+class Refused(TypeError):
+    """A value that is not plain data."""
+
+
+# --------------------------------------------------------------------------------------
+# Plain data <-> JSON (shared with the grader: autograder/judge.py imports these)
+# --------------------------------------------------------------------------------------
+
+def _npy(arr: np.ndarray) -> str:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _unnpy(text: str) -> np.ndarray:
+    return np.load(io.BytesIO(base64.b64decode(text)), allow_pickle=False)
+
+
+def encode(value: Any, *, functions: Any = None, depth: int = 0) -> Any:
+    """``value`` as JSON-able plain data, or :class:`Refused` saying why not.
+
+    ``functions(value)`` may return a JSON form for a callable (a known function, a
+    proxy); without it callables are refused. Types are checked with ``type(...) is``:
+    a fake ``__class__`` does not pass.
+    """
+    if depth > 20:
+        raise Refused("data nested more than 20 levels deep")
+    t = type(value)
+    if value is None or t in (bool, int, str):
+        return value
+    if t is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            return {"$float": repr(value)}
+        return value
+    if t is np.ndarray:
+        if value.dtype.kind not in PLAIN_KINDS or value.dtype.fields is not None:
+            raise Refused(f"an array of dtype {value.dtype} (only numbers and booleans)")
+        return {"$nd": _npy(np.ascontiguousarray(value))}
+    if isinstance(value, np.generic) and t.__module__ == "numpy":
+        arr = np.asarray(value)
+        if type(arr) is np.ndarray and arr.dtype.kind in PLAIN_KINDS:
+            return {"$np": _npy(arr)}
+        raise Refused(f"a numpy scalar of dtype {arr.dtype}")
+    if t is complex:
+        return {"$np": _npy(np.asarray(value))}
+    if t in (tuple, list):
+        items = [encode(v, functions=functions, depth=depth + 1) for v in value]
+        return {"$tuple": items} if t is tuple else items
+    if t is dict:
+        if not all(type(k) is str for k in value):
+            raise Refused("a dict whose keys are not all strings")
+        return {"$dict": {k: encode(v, functions=functions, depth=depth + 1) for k, v in value.items()}}
+    if t is slice:
+        return {"$slice": [encode(v, depth=depth + 1) for v in (value.start, value.stop, value.step)]}
+    if functions is not None:
+        form = functions(value)
+        if form is not None:
+            return form
+    if isinstance(value, np.ndarray):
+        raise Refused(f"an ndarray subclass ({t.__module__}.{t.__qualname__}); return a plain numpy "
+                      "array (np.asarray(result))")
+    raise Refused(f"a {t.__module__}.{t.__qualname__}, not a NumPy array, number, string, None "
+                  "or a tuple/list/dict of those")
+
+
+def decode(data: Any, *, functions: Any = None) -> Any:
+    """The inverse of :func:`encode`; ``functions(form)`` rebuilds a callable form."""
+    if isinstance(data, list):
+        return [decode(v, functions=functions) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "$nd" in data:
+        return _unnpy(data["$nd"])
+    if "$np" in data:
+        return _unnpy(data["$np"])[()]
+    if "$float" in data:
+        return float(data["$float"])
+    if "$tuple" in data:
+        return tuple(decode(v, functions=functions) for v in data["$tuple"])
+    if "$dict" in data:
+        return {k: decode(v, functions=functions) for k, v in data["$dict"].items()}
+    if "$slice" in data:
+        return slice(*(decode(v) for v in data["$slice"]))
+    if functions is not None:
+        return functions(data)
+    raise Refused(f"unknown data form {sorted(data)}")
+
+
+def pack(obj: Any) -> str:
+    return base64.b64encode(json.dumps(obj).encode("utf-8")).decode("ascii")
+
+
+def unpack(text: str) -> Any:
+    return json.loads(base64.b64decode(text))
+
+
+# --------------------------------------------------------------------------------------
+# The kernel side
+# --------------------------------------------------------------------------------------
+
+def _user_ns() -> dict:
+    ip = _IP
+    if ip is None:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+    return ip.user_ns if ip is not None else vars(sys.modules["__main__"])
+
+
+def _function_from(form: dict):
+    """A callable argument: a known function of course.checks, or a student function."""
+    if "$kf" in form:
+        from course.checks import known_function
+
+        return known_function(form["$kf"], **decode(form.get("params", {"$dict": {}})))
+    if "$fn" in form:
+        name = form["$fn"]
+        value = _user_ns().get(name)
+        if not callable(value):
+            raise NameError(f"name {name!r} is not defined")
+        return value
+    raise Refused(f"unknown data form {sorted(form)}")
+
+
+def _error(err: BaseException) -> dict:
+    base = next((c for c in type(err).__mro__ if c.__module__ == "builtins"
+                 and issubclass(c, BaseException)), Exception)
+    try:
+        message = str(err)
+    except Exception:  # a student's __str__ that raises
+        message = "<the error's message could not be read>"
+    return {"error": type(err).__name__, "base": base.__name__, "message": message[:2000]}
+
+
+def _result(value: Any) -> dict:
+    try:
+        return {"ok": encode(value)}
+    except Refused as why:
+        return {"refused": str(why)}
+
+
+def _lookup(names: list[str]) -> dict:
+    ns = _user_ns()
+    out = {}
+    for name in names:
+        if name not in ns:
+            out[name] = {"kind": "missing"}
+            continue
+        value = ns[name]
+        if type(value) in (type(sys), ) :
+            out[name] = {"kind": "refused", "why": "a module"}
+        elif callable(value) and type(value) is not np.ndarray:
+            out[name] = {"kind": "callable"}
+        else:
+            try:
+                out[name] = {"kind": "value", "value": encode(value)}
+            except Refused as why:
+                out[name] = {"kind": "refused", "why": str(why)}
+    return out
+
+
+def _call(name: str, args: list, kwargs: dict) -> dict:
+    func = _user_ns().get(name)
+    if func is None:
+        return {"error": "NameError", "base": "NameError", "message": f"name {name!r} is not defined"}
+    try:
+        args = decode(args, functions=_function_from)
+        kwargs = decode(kwargs, functions=_function_from)
+        out = func(*args, **kwargs)
+        return _result(_plain_now(out))
+    except BaseException as err:  # noqa: BLE001 -- SystemExit, KeyboardInterrupt too: reported
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        return _error(err)
+
+
+def _plain_now(value: Any) -> Any:
+    """Run a lazy value's conversion now (inside the call window), keeping plain data."""
+    t = type(value)
+    if t in (tuple, list):
+        return t(_plain_now(v) for v in value)
+    if t is dict:
+        return {k: _plain_now(v) for k, v in value.items()}
+    if t is np.ndarray:
+        return np.array(value, copy=True)
+    return value
+
+
+# -- by hand: a forked child where the library routines are unavailable ------------------
+
+_VIOLATIONS: list[str] = []
+
+
+class ForbiddenCall(AssertionError):
+    """Raised (and recorded) when a by-hand function calls a library routine."""
+
+    def __init__(self, what: str):
+        _VIOLATIONS.append(what)
+        super().__init__(f"{what} is not allowed here (by hand)")
+
+
+def _poison_code(label: str):
+    ns: dict = {}
+    exec(compile(f"def _poisoned(*args, **kwargs):\n"
+                 f"    raise __import__('autograder.agent', fromlist=['_']).ForbiddenCall({label!r})\n",
+                 f"<by hand: {label}>", "exec"), ns)
+    return ns["_poisoned"].__code__
+
+
+def _numpy_targets() -> list[tuple[str, Any]]:
+    out = []
+    for name in ("pad", "convolve", "correlate"):
+        func = getattr(np, name, None)
+        impl = getattr(func, "_implementation", func)
+        if impl is not None and hasattr(impl, "__code__"):
+            out.append((f"numpy.{name}", impl))
+    return out
+
+
+def _compiled_numpy() -> dict[int, str]:
+    out = {}
+    for modname in ("numpy.core.multiarray", "numpy.core._multiarray_umath",
+                    "numpy._core.multiarray", "numpy._core._multiarray_umath"):
+        mod = sys.modules.get(modname)
+        for name in ("correlate", "correlate2"):
+            func = getattr(mod, name, None) if mod is not None else None
+            if func is not None:
+                out[id(func)] = f"numpy's compiled {name}"
+    return out
+
+
+def _unmap_scipy() -> int:
+    """mprotect(PROT_NONE) every executable mapping of a SciPy file (in the child only)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    count = 0
+    with open("/proc/self/maps") as maps:
+        lines = maps.readlines()
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 6 or "x" not in parts[1]:
+            continue
+        path = parts[5]
+        if os.sep + "scipy" + os.sep not in path:
+            continue
+        start, end = (int(x, 16) for x in parts[0].split("-"))
+        if libc.mprotect(start, end - start, 0) == 0:
+            count += 1
+    return count
+
+
+def _by_hand_child(what: str, name: str, args: list, kwargs: dict) -> dict:
+    """In the forked child: poison, profile, call, convert; the reply as a dict."""
+    sys.stdout = sys.stderr = io.StringIO()
+    for label, impl in _numpy_targets():
+        impl.__code__ = _poison_code(label)
+    compiled = _compiled_numpy()
+    tamper = {id(f): n for f, n in [(sys.setprofile, "sys.setprofile"), (sys.settrace, "sys.settrace"),
+                                    (threading.setprofile, "threading.setprofile"),
+                                    (threading.settrace, "threading.settrace")]}
+    scipy_dir = os.sep + "scipy" + os.sep
+
+    active = [True]
+
+    def profiler(frame, event, arg):
+        if not active[0]:
+            return
+        if event == "c_call":
+            key = id(arg)
+            if key in compiled:
+                _VIOLATIONS.append(compiled[key])
+            elif key in tamper:
+                _VIOLATIONS.append(f"{tamper[key]} (switching off the by-hand check)")
+        elif event == "call" and scipy_dir in frame.f_code.co_filename:
+            _VIOLATIONS.append(f"{frame.f_globals.get('__name__', 'scipy')}.{frame.f_code.co_name}")
+
+    _unmap_scipy()
+    threading.setprofile(profiler)
+    sys.setprofile(profiler)
+    try:
+        reply = _call(name, args, kwargs)
+    finally:
+        active[0] = False
+        threading.setprofile(None)
+        sys.setprofile(None)
+    if _VIOLATIONS:
+        reply = {"by_hand": _VIOLATIONS[0], **reply}
+    return reply
+
+
+def _by_hand(what: str, name: str, args: list, kwargs: dict) -> dict:
+    if _fork is None:
+        return {"error": "RuntimeError", "base": "RuntimeError",
+                "message": "by-hand checks need os.fork, which this system lacks"}
+    read_fd, write_fd = os.pipe()
+    pid = _fork()
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            os.close(read_fd)
+            data = json.dumps(_by_hand_child(what, name, args, kwargs)).encode("utf-8")
+            with os.fdopen(write_fd, "wb") as out:
+                out.write(data)
+        except BaseException:  # noqa: BLE001
+            code = 3
+        os._exit(code)
+    os.close(write_fd)
+    chunks = []
+    try:
+        with os.fdopen(read_fd, "rb") as pipe:
+            while chunk := pipe.read(1 << 20):
+                chunks.append(chunk)
+        _, status = os.waitpid(pid, 0)
+    except BaseException:
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+        raise
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig in (11, 7):  # SIGSEGV, SIGBUS: it ran SciPy's compiled code (unmapped)
+            return {"by_hand": "SciPy's compiled code", "error": "ByHandError", "base": "AssertionError",
+                    "message": "called SciPy's compiled code"}
+        return {"error": "ProcessKilled", "base": "RuntimeError",
+                "message": f"the call was killed by signal {sig} (out of memory?)"}
+    if not chunks:
+        return {"error": "RuntimeError", "base": "RuntimeError",
+                "message": "the call ended without an answer (os._exit, or it could not be converted)"}
+    return json.loads(b"".join(chunks))
+
+
+# -- speed ------------------------------------------------------------------------------
+
+def _speed(name: str, plan: list, reference: str) -> dict:
+    from course import checks
+
+    ref = checks._REFERENCES[reference]
+    func = _user_ns().get(name)
+    if func is None:
+        return {"error": "NameError", "base": "NameError", "message": f"name {name!r} is not defined"}
+    t_ref = t_func = float("inf")
+    results = []
+    clock = _perf_counter
+    try:
+        for args_list in plan:
+            args_list = [decode(a, functions=_function_from) for a in args_list]
+            start = clock()
+            ref(*args_list[0])
+            t_ref = min(t_ref, clock() - start)
+            for args in args_list[1:]:
+                start = clock()
+                out = func(*args)
+                if type(out) is np.ndarray:
+                    out = np.array(out, copy=True)
+                t_func = min(t_func, clock() - start)
+                results.append(out)
+        encoded = [encode(r) for r in results]
+    except Refused as why:
+        return {"refused": str(why)}
+    except BaseException as err:  # noqa: BLE001
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        return _error(err)
+    return {"ok": {"t_ref": t_ref, "t_func": t_func, "results": encoded}}
+
+
+def serve(payload: str) -> str:
+    """Answer one request of the judge (base64 JSON in, base64 JSON out)."""
+    req = unpack(payload)
+    op = req["op"]
+    if op == "lookup":
+        reply = _lookup(req["names"])
+    elif op == "call":
+        if req.get("by_hand"):
+            reply = _by_hand(req["by_hand"], req["name"], req["args"], req["kwargs"])
+        else:
+            reply = _call(req["name"], req["args"], req["kwargs"])
+    elif op == "speed":
+        reply = _speed(req["name"], req["plan"], req["reference"])
+    elif op == "ping":
+        reply = {"ok": "pong"}
+    else:
+        reply = {"error": "ValueError", "base": "ValueError", "message": f"unknown op {op!r}"}
+    return pack(reply)
+
+
+def load_ipython_extension(ip) -> None:
+    """Loaded when the grading kernel starts: remember the shell, import what calls use."""
+    global _IP
+    _IP = ip
+    import course.checks  # noqa: F401  (the speed reference, known functions)
+
+    builtins_ok = builtins  # noqa: F841

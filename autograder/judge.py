@@ -37,7 +37,12 @@ import builtins
 import contextlib
 import functools
 import io
+import os
+import select
+import socket
+import tempfile
 import time
+import uuid
 import warnings
 from pathlib import Path
 from queue import Empty
@@ -437,6 +442,7 @@ def judge_class() -> type:
                         error = err
             finally:
                 JUDGE.reset(token)
+                self.close_session()
             text = out.getvalue()
             if len(text) > MAX_STDOUT:
                 text = text[:MAX_STDOUT] + "\n... output truncated ...\n"
@@ -448,62 +454,121 @@ def judge_class() -> type:
                 cell.outputs.append(new_output("error", ename=ename, evalue=evalue,
                                                traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"]))
 
-        # -- one request ------------------------------------------------------------
+        # -- one request: over a Unix socket the kernel's agent serves during a test cell
+
+        _session = None  # (socket, msg_id of the kernel's session cell)
 
         def judge_request(self, req: dict) -> dict:
             if self._stopped:
                 raise JudgeError(f"the kernel was stopped: {self._stopped}")
-            timeout = self.request_timeout or self.timeout or 60
-            return run_sync(self._async_request)(req, float(timeout))
+            if self._session is None:
+                self._open_session()
+            conn, msg_id = self._session
+            timeout = float(self.request_timeout or self.timeout or 60)
+            try:
+                agent._send(conn.fileno(), req)
+                return self._receive(conn, msg_id, timeout)
+            except BaseException:
+                self._drop_session()
+                raise
 
-        async def _async_request(self, req: dict, timeout: float) -> dict:
-            import ast as _ast
-
-            expression = _EXPRESSION.format(payload=agent.pack(req))
-            msg_id = self.kc.execute("", silent=True, store_history=False,
-                                     user_expressions={"r": expression}, allow_stdin=False,
-                                     stop_on_error=False)
+        def _receive(self, conn, msg_id: str, timeout: float) -> dict:
+            fd = conn.fileno()
             deadline = time.monotonic() + timeout
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    await ensure_async(self.km.interrupt_kernel())
-                    if not await self._wait_reply(msg_id, self.recover_timeout):
+                    run_sync(self._interrupt)()
+                    if run_sync(self._wait_reply)(msg_id, self.recover_timeout) is None:
                         raise _KernelHung(f"a call from the tests ran longer than {timeout:g} s "
                                           "and the kernel did not stop when interrupted")
                     raise TimeoutError(f"a call from the tests ran longer than {timeout:g} s")
-                msg = await self._wait_reply(msg_id, min(1.0, left))
-                if msg is not None:
-                    break
-                if not await ensure_async(self.km.is_alive()):
+                ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+                if ready:
+                    try:
+                        return agent._recv(fd)
+                    except EOFError:
+                        reply = run_sync(self._wait_reply)(msg_id, self.recover_timeout)
+                        if reply is None and not run_sync(self._alive)():
+                            raise DeadKernelError("Kernel died") from None
+                        content = (reply or {}).get("content", {})
+                        raise JudgeError("the kernel stopped answering the tests"
+                                         + (f" ({content.get('ename')}: {content.get('evalue')})"
+                                            if content.get("status") == "error" else "")) from None
+                if not run_sync(self._alive)():
                     raise DeadKernelError("Kernel died")
-            content = msg["content"]
-            if content.get("status") != "ok":
-                raise JudgeError(f"the kernel refused the request: {content.get('ename')}: "
-                                 f"{content.get('evalue')}")
-            result = content.get("user_expressions", {}).get("r", {})
-            if result.get("status") != "ok":
-                raise JudgeError(f"the kernel could not answer: {result.get('ename')}: "
-                                 f"{str(result.get('evalue'))[:500]}")
+
+        async def _interrupt(self) -> None:
+            await ensure_async(self.km.interrupt_kernel())
+
+        async def _alive(self) -> bool:
+            return bool(await ensure_async(self.km.is_alive()))
+
+        def _open_session(self) -> None:
+            folder = self.run_dir or tempfile.gettempdir()
+            path = os.path.join(folder, f"judge-{uuid.uuid4().hex[:12]}.sock")
+            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                return agent.unpack(_ast.literal_eval(result["data"]["text/plain"]))
-            except Exception as err:  # noqa: BLE001
-                raise JudgeError(f"a garbled answer from the kernel ({type(err).__name__})") from None
+                server.bind(path)
+                os.chmod(path, 0o777)  # the kernel may run as another user (nobody)
+                server.listen(1)
+                server.settimeout(0.1)
+                msg_id = self.kc.execute(
+                    f"__import__('autograder.agent').agent.session({path!r})", silent=True,
+                    store_history=False, allow_stdin=False, stop_on_error=False)
+                deadline = time.monotonic() + max(10.0, float(self.recover_timeout))
+                while True:
+                    try:
+                        conn, _ = server.accept()
+                        break
+                    except TimeoutError:
+                        reply = run_sync(self._wait_reply)(msg_id, 0.0)
+                        if reply is not None:
+                            content = reply["content"]
+                            raise JudgeError("the kernel could not serve the tests: "
+                                             f"{content.get('ename')}: {content.get('evalue')}")
+                        if time.monotonic() > deadline:
+                            if not run_sync(self._alive)():
+                                raise DeadKernelError("Kernel died") from None
+                            raise JudgeError("the kernel did not connect to the judge") from None
+            finally:
+                server.close()
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+            conn.setblocking(True)
+            self._session = (conn, msg_id)
+
+        def close_session(self) -> None:
+            if self._session is None:
+                return
+            conn, msg_id = self._session
+            self._session = None
+            try:
+                agent._send(conn.fileno(), {"op": "bye"})
+            except OSError:
+                pass
+            conn.close()
+            if run_sync(self._wait_reply)(msg_id, max(5.0, float(self.recover_timeout))) is None:
+                self.log.warning("judge: the kernel did not end its session")
+
+        def _drop_session(self) -> None:
+            if self._session is not None:
+                conn, _ = self._session
+                self._session = None
+                conn.close()
 
         async def _wait_reply(self, msg_id: str, timeout: float):
             deadline = time.monotonic() + timeout
             while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
+                left = max(deadline - time.monotonic(), 0.0)
                 try:
                     msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
-                except Empty:
-                    return None
-                except asyncio.TimeoutError:
+                except (Empty, asyncio.TimeoutError):
                     return None
                 if msg["parent_header"].get("msg_id") == msg_id:
                     return msg
+                if left <= 0:
+                    return None
 
     JudgeExecute.__module__ = __name__
     JudgeExecute.__qualname__ = "JudgeExecute"

@@ -476,14 +476,14 @@ def _speed(name: str, plan: list, reference: str) -> dict:
                     out = np.array(out, copy=True)
                 t_func = min(t_func, clock() - start)
                 results.append(out)
-        encoded = [encode(r) for r in results]
+        encoded = encode({"t_ref": float(t_ref), "t_func": float(t_func), "results": results})
     except Refused as why:
         return {"refused": str(why)}
     except BaseException as err:  # noqa: BLE001
         if isinstance(err, KeyboardInterrupt):
             raise
         return _error(err)
-    return {"ok": {"t_ref": t_ref, "t_func": t_func, "results": encoded}}
+    return {"ok": encoded}
 
 
 def handle(req: dict) -> dict:

@@ -153,7 +153,6 @@ class Judge:
     def __init__(self, executor):
         self.executor = executor
         self._by_hand: list[str] = []  # stack of `what`
-        self._violations: list[tuple[str, str]] = []
         self.requests = 0
         self.seconds = 0.0
 
@@ -225,30 +224,29 @@ class Judge:
             req["by_hand"] = self._by_hand[-1]
         reply = self.request(req)
         if isinstance(reply, dict) and reply.get("by_hand"):
-            self._violations.append((self._by_hand[-1] if self._by_hand else name, str(reply["by_hand"])))
-            if reply.get("error") == "ByHandError":
-                return None
+            # The library call is the verdict, whatever the function then returned or raised.
+            raise self._by_hand_error(self._by_hand[-1] if self._by_hand else name, str(reply["by_hand"]))
         return self._answer(name, reply)
+
+    @staticmethod
+    def _by_hand_error(what: str, routine: str):
+        from course.checks import ByHandError
+
+        return ByHandError(
+            f"{what} called {routine}, but it must be written by hand with NumPy only "
+            "(no SciPy, numpy.pad, numpy.convolve or numpy.correlate). "
+            "Use loops or array slicing instead.")
 
     # -- course.checks hooks ----------------------------------------------------------
 
     @contextlib.contextmanager
     def by_hand(self, what: str):
-        from course.checks import ByHandError
-
+        """Calls inside the block are by-hand calls (see :mod:`autograder.agent`)."""
         self._by_hand.append(what)
-        before = len(self._violations)
         try:
             yield
         finally:
             self._by_hand.pop()
-            found = self._violations[before:]
-            del self._violations[before:]
-        if found:
-            raise ByHandError(
-                f"{what} called {found[0][1]}, but it must be written by hand with NumPy only "
-                "(no SciPy, numpy.pad, numpy.convolve or numpy.correlate). "
-                "Use loops or array slicing instead.")
 
     def fresh_seed(self) -> int:
         import secrets

@@ -2,35 +2,42 @@
 
 Under the course's grader a test cell never runs in the student's kernel. The judge runs
 it in the grader's process, and each call of a student's function there is one request
-to this module, loaded in the kernel when it starts (an IPython extension, like the
-sandbox's other extensions)::
+to this module, loaded in the kernel when it starts (an IPython extension, as the
+sandbox loads extensions). For each test cell the grader runs one silent cell::
 
-    user_expressions = {"r": "__import__('autograder.agent').agent.serve('<base64>')"}
+    __import__('autograder.agent').agent.session('<run dir>/judge-XXXX.sock')
 
-A request is JSON (base64) whose arrays travel as ``.npy`` bytes (read with
-``allow_pickle=False``). The reply is the same kind of JSON: the function's result made
-plain *inside the call* -- exact ``numpy.ndarray`` of a number or bool dtype (``np.array``
-copy, so a lazy ``__array__`` runs inside the call window), numpy and Python scalars,
-strings, None, tuples/lists/dicts of those -- or the exception's type name, its first
-builtin base and its message. Anything else (an ndarray subclass, an object array, an
-object faking ``__class__``, a generator...) is refused with a message.
+which connects to the grader's Unix socket and answers requests (length-prefixed JSON)
+until the grader says goodbye: calls run in the kernel's main thread, as a cell does.
+(:func:`serve` answers one base64 request, for ``user_expressions``.)
+
+Arrays travel as dtype, shape and raw bytes (numbers and booleans only: nothing is
+unpickled or evaluated). The reply is the function's result made plain *inside the call*
+-- an exact ``numpy.ndarray`` of a number or bool dtype (copied, so a lazy value is
+evaluated inside the call window), numpy and Python scalars, strings, None,
+tuples/lists/dicts of those -- or the exception's type name, its first builtin base and
+its message. Anything else (an ndarray subclass, an object array, an object faking
+``__class__``, a generator...) is refused with a message; types are checked with
+``type(x) is``, never ``isinstance``.
 
 Nothing here decides a verdict: the grader compares the returned data with its own
 references. A student can make this module return anything, which is no more than their
 function returning anything -- except for the two facts only the kernel can observe:
 
-* **by hand** (``"by_hand": what``): the call runs in a forked child of the kernel in which
-  SciPy's compiled code is unmapped (``mprotect(PROT_NONE)`` on every executable mapping
-  of a file under ``/scipy/``: reached through a list, a class, ``functools.partial`` or
-  a thread, it ends the child with SIGSEGV), ``numpy.pad``/``convolve``/``correlate`` have
-  their code replaced by a raiser (so every reference to them is poisoned), NumPy's
-  compiled ``correlate`` is caught by a profiler set for every thread, and a call of
-  ``sys.setprofile``/``settrace`` is itself a violation. Threads the student started
-  earlier do not exist in the child. The result is made plain in the child.
+* **by hand** (a call inside ``by_hand()``): it runs in a forked child of the kernel (one
+  per test cell, ended with the session) in which SciPy's compiled code is unmapped
+  (``mprotect(PROT_NONE)`` on every executable mapping of a file under ``/scipy/``:
+  reached through a list, a class, ``functools.partial`` or a thread, it ends the child
+  with SIGSEGV, which is reported as the violation), the code of ``numpy.pad``/
+  ``convolve``/``correlate`` is replaced by a raiser that records the call (so every
+  reference to them, in any thread, is poisoned), NumPy's compiled ``correlate`` and any
+  Python function of SciPy are caught by a profiler set for the child's threads, and a
+  call of ``sys.setprofile``/``settrace`` is itself a violation. Threads the student
+  started earlier do not exist in the child.
 * **speed** (``op: speed``): the reference loop (``course.checks.loop_conv2d_cost``, by
   name) and the function are timed here on the fresh inputs the judge sent, the result
-  conversion inside the timed window; the judge verifies every result itself and also
-  times the reference in its own process.
+  copy inside the timed window; the judge verifies every result itself and also times
+  the reference in its own process (the smaller reference time counts).
 """
 
 from __future__ import annotations

@@ -419,7 +419,12 @@ def judge_class() -> type:
                 return
             ns = dict(self._run_trusted_upto(index))
             wanted = sorted(n for n in free_names(tree) if n not in ns)
-            ns.update(self._judge.lookup(wanted))
+            try:
+                ns.update(self._judge.lookup(wanted))
+            except _Abort as abort:
+                if abort.kind == "dead":
+                    raise DeadKernelError(abort.message) from None
+                raise _KernelHung(abort.message) from None
             out = io.StringIO()
             error = None
 
@@ -434,8 +439,12 @@ def judge_class() -> type:
                     warnings.showwarning = showwarning
                     try:
                         exec(compile(tree, f"<{grade_id}>", "exec"), ns)
-                    except (DeadKernelError, _KernelHung):
-                        raise
+                    except _Abort as abort:
+                        if abort.kind == "dead":
+                            raise DeadKernelError(abort.message) from None
+                        if abort.kind == "hung":
+                            raise _KernelHung(abort.message) from None
+                        error = _CellTimeout(abort.message)
                     except BaseException as err:  # noqa: BLE001 -- the cell's failure
                         error = err
             finally:
@@ -460,12 +469,24 @@ def judge_class() -> type:
             if self._stopped:
                 raise JudgeError(f"the kernel was stopped: {self._stopped}")
             if self._session is None:
-                self._open_session()
+                try:
+                    self._open_session()
+                except DeadKernelError as err:
+                    raise _Abort("dead", str(err)) from None
             conn, msg_id = self._session
             timeout = float(self.request_timeout or self.timeout or 60)
             try:
                 agent._send(conn.fileno(), req)
                 return self._receive(conn, msg_id, timeout)
+            except DeadKernelError as err:  # past the test's own `except Exception`
+                self._drop_session()
+                raise _Abort("dead", str(err)) from None
+            except _KernelHung as err:
+                self._drop_session()
+                raise _Abort("hung", str(err)) from None
+            except TimeoutError as err:
+                self._drop_session()
+                raise _Abort("timeout", str(err)) from None
             except BaseException:
                 self._drop_session()
                 raise
@@ -575,6 +596,21 @@ def judge_class() -> type:
 
 class _KernelHung(RuntimeError):
     """The kernel did not stop after a timed-out request was interrupted."""
+
+
+class _Abort(BaseException):
+    """Ends a judged test cell (a BaseException: the test's `except Exception` lets it by)."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind, self.message = kind, message
+
+
+class _CellTimeout(Exception):
+    """What a test cell shows when a call into the kernel timed out."""
+
+
+_CellTimeout.__name__ = "CellTimeoutError"
 
 
 def _agg_backend() -> None:

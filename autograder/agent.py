@@ -74,9 +74,8 @@ class Refused(TypeError):
 
 def _npy(arr: np.ndarray) -> dict:
     """An array as dtype, shape and raw bytes (no pickle, no header to parse)."""
-    arr = np.ascontiguousarray(arr)
-    return {"dtype": arr.dtype.str, "shape": list(arr.shape),
-            "data": base64.b64encode(arr.tobytes()).decode("ascii")}
+    return {"dtype": arr.dtype.str, "shape": list(arr.shape),  # tobytes(): C order, 0-d kept
+            "data": base64.b64encode(arr.tobytes(order="C")).decode("ascii")}
 
 
 def _unnpy(form: dict) -> np.ndarray:

@@ -454,3 +454,28 @@ def test_nb01_examples_same_grades_as_stock_nbgrader(course, example):
     assert judged == plain, (_text(graded), _text(plain_nb))
     # No hidden-test line in any output of the judged notebook.
     assert "BEGIN HIDDEN TESTS" not in _text(graded)
+
+
+def test_plain_data_round_trip_keeps_types_and_refuses_the_rest():
+    import numpy as np
+
+    from autograder import agent
+
+    for value in [np.float64(3.5), np.float32(2), np.uint8(7), np.arange(6.0).reshape(2, 3).T,
+                  np.zeros((0, 3), np.int16), (1, [np.int64(3)], {"a": np.ones(2, bool)}), 1.5,
+                  None, "text", True]:
+        back = agent.decode(agent.encode(value))
+        assert type(back) is type(value)
+        if isinstance(value, np.generic | np.ndarray):
+            assert back.dtype == value.dtype and np.shape(back) == np.shape(value)
+            assert np.array_equal(back, value)
+
+    class Sub(np.ndarray):
+        pass
+
+    class Fake:
+        __class__ = property(lambda self: np.ndarray)
+
+    for bad in [np.zeros(2).view(Sub), np.array([object()]), Fake(), (x for x in ()), {1: 2}]:
+        with pytest.raises(agent.Refused):
+            agent.encode(bad)

@@ -366,17 +366,23 @@ def test_configure_sets_nbgrader_up(tmp_path):
 
 # --- nbgrader, end to end ----------------------------------------------------------------------
 
-_SOURCE = """\
-# %% [markdown]
-# # A tiny assignment
-# %% [solution] add
-def add(a, b):
-    ### BEGIN SOLUTION
-    return a + b
-    ### END SOLUTION
-# %% [tests] test_add points=1
-assert add(1, 2) == 3
-"""
+def _source_notebook():
+    """A tiny nbgrader source notebook: a task, an answer cell, a test cell (1 point)."""
+    v4 = nbformat.v4
+    return v4.new_notebook(cells=[
+        v4.new_markdown_cell("# A tiny assignment"),
+        v4.new_code_cell(
+            "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION",
+            metadata={"nbgrader": {"grade": False, "grade_id": "add", "locked": False,
+                                   "schema_version": 3, "solution": True, "task": False}}),
+        v4.new_code_cell(
+            "assert add(1, 2) == 3",
+            metadata={"nbgrader": {"grade": True, "grade_id": "test_add", "locked": True,
+                                   "points": 1, "schema_version": 3, "solution": False,
+                                   "task": False}}),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}})
+
 
 _ALICE = """\
 def add(a, b):
@@ -402,13 +408,12 @@ def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path):
     from nbgrader.api import Gradebook
 
     from autograder.nbg import api_for, generate_into, sqlite_url
-    from autograder.nbtext import notebook_from_text
 
     root = _folder(tmp_path / "course")
     db_url = sqlite_url(root / "gradebook.db")
     src = tmp_path / "src" / "ps1"
     src.mkdir(parents=True)
-    nbformat.write(notebook_from_text(_SOURCE), src / "ps1.ipynb")
+    nbformat.write(_source_notebook(), src / "ps1.ipynb")
     generate_into(root, ["ps1"], source=src.parent, db_url=db_url)
     gradebook = root / "gradebook.db"
     for student, answer in (("alice", _ALICE.format(gradebook=str(gradebook))), ("bob", _BOB)):

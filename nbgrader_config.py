@@ -38,7 +38,7 @@ if _os.environ.get("COURSE_JUDGE", "1") != "0":
     from autograder.judge import harden_autograde as _harden  # noqa: E402
 
     _judge = _harden(c, _os.path.join(_tempfile.gettempdir(), f"course-judge-{_os.getuid()}"),
-                     hide=[_here])
+                     hide=[_here], once=True)
     if not _judge["sandbox"]:
         print(f"[course] WARNING: {_judge['message']}", file=_sys.stderr)
 

@@ -633,7 +633,12 @@ def __getattr__(name: str) -> Any:
 # Set-up
 # --------------------------------------------------------------------------------------
 
-def harden_autograde(config, workdir: Path, limits=None, hide=(), *, env=None) -> dict:
+#: What :func:`harden_autograde` set, by its arguments, for ``once=True`` (see there).
+_DONE: dict = {}
+_SECTIONS = ("Execute", "SandboxExecute", "LimitOutput")
+
+
+def harden_autograde(config, workdir: Path, limits=None, hide=(), *, env=None, once=False) -> dict:
     """Sandbox, limits and the judge in nbgrader's Autograde chain (edits ``config``).
 
     Parameters
@@ -645,6 +650,12 @@ def harden_autograde(config, workdir: Path, limits=None, hide=(), *, env=None) -
     hide : sequence of Path
         Folders hidden from the kernel (see :func:`autograder.sandbox.configure`).
 
+    once : bool
+        Within one process, a second call with the same arguments sets the same values
+        (same kernelspec, same run folder) instead of making new ones: nbgrader's
+        commands may load ``nbgrader_config.py`` twice, and the kernelspec written last
+        must be the one the config names.
+
     Returns
     -------
     dict
@@ -655,6 +666,14 @@ def harden_autograde(config, workdir: Path, limits=None, hide=(), *, env=None) -
 
     from autograder import sandbox
 
+    key = (str(Path(workdir).resolve()), repr(limits), tuple(map(str, hide)), repr(env))
+    if once and key in _DONE:
+        sections, chain, answer = _DONE[key]
+        for name, values in sections.items():
+            for trait, value in values.items():
+                setattr(config[name], trait, value)
+        config.Autograde.autograde_preprocessors = list(chain)
+        return dict(answer)
     limits = limits if limits is not None else sandbox.Limits()
     if "autograder.agent" not in limits.extensions:
         limits.extensions = [*limits.extensions, "autograder.agent"]
@@ -676,4 +695,7 @@ def harden_autograde(config, workdir: Path, limits=None, hide=(), *, env=None) -
     config.Autograde.autograde_preprocessors = chain
     # SandboxExecute's settings apply to the subclass (traitlets looks up parents' names).
     sandboxed = limits.sandbox and sandbox.sandbox_available()
-    return {"sandbox": sandboxed, "message": "" if sandboxed else sandbox.MISSING_BWRAP}
+    answer = {"sandbox": sandboxed, "message": "" if sandboxed else sandbox.MISSING_BWRAP}
+    if once:
+        _DONE[key] = ({name: dict(config[name]) for name in _SECTIONS}, list(chain), answer)
+    return answer

@@ -130,7 +130,7 @@ def _mini_notebook():
 class Course:
     """One nbgrader course folder with notebook 01 and ``mini`` generated."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, nb01: bool = True):
         from autograder.nbg import generate_into, sqlite_url
 
         self.root = root
@@ -140,7 +140,8 @@ class Course:
         src = root.parent / "src"
         (src / "mini").mkdir(parents=True, exist_ok=True)
         nbformat.write(_mini_notebook(), src / "mini" / "mini.ipynb")
-        generate_into(root, [NB01], db_url=self.db_url)
+        if nb01:
+            generate_into(root, [NB01], db_url=self.db_url)
         generate_into(root, ["mini"], source=src, db_url=self.db_url)
         self._apis = {}
 
@@ -479,3 +480,30 @@ def test_plain_data_round_trip_keeps_types_and_refuses_the_rest():
     for bad in [np.zeros(2).view(Sub), np.array([object()]), Fake(), (x for x in ()), {1: 2}]:
         with pytest.raises(agent.Refused):
             agent.encode(bad)
+
+
+@pytest.mark.parametrize("judged", [True, False], ids=["course_config", "COURSE_JUDGE=0"])
+def test_plain_nbgrader_autograde_command_is_judged(tmp_path, judged):
+    """`nbgrader autograde` in a workspace with the course's config runs (judged, and with
+    COURSE_JUDGE=0 in the kernel); the run_code attack earns nothing."""
+    import subprocess
+
+    from nbgrader.api import Gradebook
+
+    from autograder.nbg import write_workspace_config
+
+    course = Course(tmp_path / "course", nb01=False)
+    write_workspace_config(course.root, course.db_url)
+    nb = _submission(course, "mini", {"double": _BLANK_STUB, "grad": _BLANK_STUB, "fast": _BLANK_STUB},
+                     extra=_RUN_CODE_WRAPPER)
+    folder = course.root / "submitted" / "mallory" / "mini"
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / "mini.ipynb")
+    env = dict(os.environ, COURSE_JUDGE="1" if judged else "0")
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+    run = subprocess.run([str(nbgrader), "autograde", "mini", "--force"], cwd=course.root, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with Gradebook(course.db_url) as gb:
+        score = gb.find_submission("mini", "mallory").score
+    assert score == 0  # a blank notebook whose shell swallows errors: nothing, both ways

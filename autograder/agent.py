@@ -235,15 +235,24 @@ def _call(name: str, args: list, kwargs: dict) -> dict:
     func = _user_ns().get(name)
     if func is None:
         return {"error": "NameError", "base": "NameError", "message": f"name {name!r} is not defined"}
+    before = {}
     try:
         args = decode(args, functions=_function_from)
         kwargs = decode(kwargs, functions=_function_from)
+        # The caller's arrays: a function that writes into them must be seen doing it.
+        before = {("args", i): (a, a.copy()) for i, a in enumerate(args) if type(a) is np.ndarray}
+        before.update({("kwargs", k): (a, a.copy()) for k, a in kwargs.items() if type(a) is np.ndarray})
         out = func(*args, **kwargs)
-        return _result(_plain_now(out))
+        reply = _result(_plain_now(out))
     except BaseException as err:  # noqa: BLE001 -- SystemExit, KeyboardInterrupt too: reported
         if isinstance(err, KeyboardInterrupt):
             raise
-        return _error(err)
+        reply = _error(err)
+    changed = {f"{where}:{key}": _npy(now) for (where, key), (now, was) in before.items()
+               if now.shape == was.shape and not np.array_equal(now, was, equal_nan=True)}
+    if changed:
+        reply["mutated"] = changed
+    return reply
 
 
 def _plain_now(value: Any) -> Any:

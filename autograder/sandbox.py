@@ -806,8 +806,9 @@ def configure(
         chain = list(config.Autograde.autograde_preprocessors)
     else:
         chain = list(Autograde.class_traits()["autograde_preprocessors"].default())
-    chain = [execute_class if pp in (Execute, "nbgrader.preprocessors.Execute") else pp
-             for pp in chain]
+    chain = [execute_class if pp in (Execute, "nbgrader.preprocessors.Execute")
+             or (isinstance(pp, type) and issubclass(pp, Execute)) else pp
+             for pp in chain]  # an executor set before (the judge's) is replaced too
     if execute_class not in chain:
         chain.insert(0, execute_class)
     config.Autograde.autograde_preprocessors = chain

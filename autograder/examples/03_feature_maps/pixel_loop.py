@@ -1,6 +1,7 @@
 """Gus made the window product a matrix product but still loops over every output
-pixel in `conv2d_fast` (correct numbers, far too slow: it loses the speed test), and
-his `relu` zeroes the negative values of the caller's array in place."""
+pixel in `conv2d_fast` (correct numbers, far too slow: it loses the speed part only),
+and his `relu` zeroes the negative values of the caller's array in place (it loses the
+dtypes part, which checks that inputs are left unchanged)."""
 # %% all: solution
 # %% conv2d_fast
 def conv2d_fast(x, weights, bias=None, stride=1, padding=0):

@@ -1,6 +1,8 @@
-"""Hal divides with / in `conv_output_size` (a stride-2 layer gets 112.5 pixels, and both
-of his layers, which use it for their output shape, fail with it) and, in
-`feature_map_bytes`, counts bits instead of bytes and forgets the batch."""
+"""Hal divides with / in `conv_output_size` (a stride-2 layer gets 112.5 pixels; his
+`conv2d`, which uses it for its output shape, fails with it; `conv2d_fast`, which uses
+it only to check the layer, loses its bad-input part: stride 0 divides by zero before
+his check) and, in `feature_map_bytes`, counts bits instead of bytes, forgets the batch
+and returns NumPy integers as they come."""
 # %% all: solution
 # %% conv_output_size
 def conv_output_size(size, kernel_size, stride=1, padding=0):

@@ -1029,7 +1029,10 @@ def _execute_class() -> type:
                     self._stop(cell, "DeadKernelError", "the kernel died while running this "
                                "cell (it crashed, exited or was killed)")
             except CellTimeoutError:
-                if self._responsive():
+                killed = self._watchdog_reason(wait=False)
+                if killed:  # the watchdog killed it while the cell waited (a busy machine)
+                    self._stop(cell, "KernelKilled", f"the kernel was killed: {killed}")
+                elif self._responsive():
                     cell.outputs.append(self._error(
                         "OutputLost", "some output of this cell was lost (a message larger "
                         f"than {self.max_message_bytes} bytes?)"))
@@ -1038,12 +1041,12 @@ def _execute_class() -> type:
                                f"{self.timeout} s and did not stop when interrupted")
             return cell, self.resources
 
-        def _watchdog_reason(self) -> str:
+        def _watchdog_reason(self, wait: bool = True) -> str:
             """Why the sandbox's watchdog killed this kernel ("" if it did not)."""
             try:
                 launch = next(a for a in self.km.kernel_spec.argv if a.endswith("launch.json"))
                 path = stop_reason_path(launch, self.km.connection_file)
-                for _ in range(20):  # the watchdog writes it before it kills
+                for _ in range(20 if wait else 0):  # the watchdog writes it before it kills
                     if path.exists():
                         return path.read_text(encoding="utf-8")[:500]
                     if not run_sync(self.km.is_alive)():

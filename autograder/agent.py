@@ -121,6 +121,12 @@ def encode(value: Any, *, functions: Any = None, depth: int = 0) -> Any:
         if not all(type(k) is str for k in value):
             raise Refused("a dict whose keys are not all strings")
         return {"$dict": {k: encode(v, functions=functions, depth=depth + 1) for k, v in value.items()}}
+    if t is type and issubclass(value, np.generic) and value.__module__ == "numpy":
+        return {"$dtype": np.dtype(value).str, "type": True}  # np.float32 as a dtype argument
+    if isinstance(value, np.dtype) and type(value).__module__.startswith("numpy"):
+        if value.kind not in PLAIN_KINDS or value.fields is not None:
+            raise Refused(f"the dtype {value}")
+        return {"$dtype": value.str}
     if t is slice:
         return {"$slice": [encode(v, depth=depth + 1) for v in (value.start, value.stop, value.step)]}
     if functions is not None:
@@ -150,6 +156,11 @@ def decode(data: Any, *, functions: Any = None) -> Any:
         return tuple(decode(v, functions=functions) for v in data["$tuple"])
     if "$dict" in data:
         return {k: decode(v, functions=functions) for k, v in data["$dict"].items()}
+    if "$dtype" in data:
+        dtype = np.dtype(str(data["$dtype"]))
+        if dtype.kind not in PLAIN_KINDS or dtype.fields is not None:
+            raise Refused(f"the dtype {dtype}")
+        return dtype.type if data.get("type") else dtype
     if "$slice" in data:
         return slice(*(decode(v) for v in data["$slice"]))
     if functions is not None:

@@ -32,7 +32,6 @@ formgrader's Autograde button are judged the same way as ``python3 -m autograder
 from __future__ import annotations
 
 import ast
-import asyncio
 import builtins
 import contextlib
 import functools
@@ -554,7 +553,7 @@ def judge_class() -> type:
                         if reply is not None:
                             content = reply["content"]
                             raise JudgeError("the kernel could not serve the tests: "
-                                             f"{content.get('ename')}: {content.get('evalue')}")
+                                             f"{content.get('ename')}: {content.get('evalue')}") from None
                         if time.monotonic() > deadline:
                             if not run_sync(self._alive)():
                                 raise DeadKernelError("Kernel died") from None
@@ -591,7 +590,7 @@ def judge_class() -> type:
                 left = max(deadline - time.monotonic(), 0.0)
                 try:
                     msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
-                except (Empty, asyncio.TimeoutError):
+                except (TimeoutError, Empty):
                     return None
                 if msg["parent_header"].get("msg_id") == msg_id:
                     return msg

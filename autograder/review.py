@@ -99,12 +99,10 @@ def review(root, db_url: str, student: str, assignment: str, graded_ok: bool) ->
     """
     from pathlib import Path
 
-    from autograder.feedback import write_feedback
-    from autograder.integrity import runtime_flags, scan
-
     import nbformat
 
-    from autograder.integrity import Flag
+    from autograder.feedback import write_feedback
+    from autograder.integrity import Flag, runtime_flags, scan
 
     review: dict = {"flags": [], "notes": []}
     a, st = assignment, student

@@ -26,8 +26,9 @@ The kernel is described by a kernelspec written under ``workdir``
 script with ``python -I -S`` (standard library only, a few milliseconds): it sets the
 resource limits, filters the environment, works out the bubblewrap mounts for the
 notebook's folder and the connection file, starts ``bwrap`` (or, without it, the kernel
-directly) as its child and watches it (:func:`_watch`). nbgrader uses it whatever kernelspec the notebook names: the Execute
-preprocessor's ``kernel_name`` wins over the notebook metadata.
+directly) as its child and watches it (:func:`_watch`). nbgrader uses it whatever
+kernelspec the notebook names: the Execute preprocessor's ``kernel_name`` wins over the
+notebook metadata.
 
 Without bubblewrap the memory cap, timeouts and output caps still apply;
 :func:`sandbox_available` says so and :data:`MISSING_BWRAP` explains it.
@@ -571,7 +572,7 @@ def _memory(pid: int) -> int:
 def _folder_bytes(folder: str, keep: str) -> int:
     """Bytes the regular files under ``folder`` take on disk (``keep`` not counted)."""
     total = 0
-    for base, dirs, files in os.walk(folder):
+    for base, _dirs, files in os.walk(folder):
         for name in files:
             path = os.path.join(base, name)
             if path == keep:

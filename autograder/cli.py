@@ -289,11 +289,31 @@ def _ensure_system_packages() -> None:
         print(f"note: {', '.join(missing)} missing and cannot be installed here (needs root "
               "and apt-get); the tests that need them will fail", file=sys.stderr)
         return
+    import fcntl
+    import time
+
     print(f"Installing Debian's {', '.join(missing)} for the tests ...", file=sys.stderr)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-                   env=env, check=False, stdout=subprocess.DEVNULL)
+    # Another run (a second checkout, unattended-upgrades on a fresh machine) may hold
+    # apt's locks: wait for them (DPkg::Lock::Timeout), one of our runs at a time (a lock
+    # file), and try again a few times when apt still fails (a busy or flaky mirror).
+    wait = ["-o", "DPkg::Lock::Timeout=300", "-o", "Acquire::Retries=3"]
+    with open(os.path.join(tempfile.gettempdir(), "autograder-apt.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for attempt in range(3):
+            missing = [pkg for pkg, path in SYSTEM_PACKAGES.items() if not Path(path).exists()]
+            if not missing:
+                return
+            if attempt:
+                time.sleep(10 * attempt)
+            subprocess.run(["apt-get", *wait, "update", "-qq"], env=env, check=False,
+                           stdout=subprocess.DEVNULL)
+            subprocess.run(["apt-get", *wait, "install", "-y", "-qq", "--no-install-recommends",
+                            *missing], env=env, check=False, stdout=subprocess.DEVNULL)
+    missing = [pkg for pkg, path in SYSTEM_PACKAGES.items() if not Path(path).exists()]
+    if missing:
+        print(f"note: apt-get could not install {', '.join(missing)}; the tests that need "
+              "them will fail", file=sys.stderr)
 
 
 def cmd_lab(extra: list[str]) -> int:

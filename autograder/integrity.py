@@ -49,6 +49,7 @@ KINDS = {
     "locked-edited": "a locked (read-only) cell was edited",
     "locked-deleted": "a locked (read-only) cell was deleted",
     "runtime": "reported by the grading kernel's guard while the notebook ran",
+    "oversized": "a cell too large to review (only its start was scanned and shown)",
 }
 
 MARKER = "[integrity]"
@@ -90,6 +91,17 @@ _FILE_CALLS = frozenset({
 })
 _FILE_PREFIXES = ("os.path.", "shutil.", "pandas.read_", "json.load", "pickle.load",
                   "zipfile.", "tarfile.", "fileinput.")
+def _string_method(call: ast.Call) -> bool:
+    """Whether ``call`` (``x.<method>(...)``, a method of :data:`_PATH_METHODS`) is a method
+    of a string, not of a path: a literal or f-string receiver, or ``replace`` with two
+    arguments (``str.replace(old, new)``; ``Path.replace(target)`` takes one)."""
+    receiver = call.func.value
+    if isinstance(receiver, ast.JoinedStr) or (
+            isinstance(receiver, ast.Constant) and isinstance(receiver.value, str | bytes)):
+        return True
+    return call.func.attr == "replace" and len(call.args) + len(call.keywords) >= 2
+
+
 _PATH_METHODS = frozenset({"read_text", "read_bytes", "open", "iterdir", "glob", "rglob",
                            "write_text", "write_bytes", "unlink", "rename", "replace",
                            "rmdir", "exists", "is_file", "is_dir", "stat", "resolve",
@@ -752,7 +764,7 @@ class _Checker(ast.NodeVisitor):
             if (func in _FILE_CALLS or func.startswith(_FILE_PREFIXES)):
                 self._file_access(node, func)
         if isinstance(node.func, ast.Attribute):
-            if node.func.attr in _PATH_METHODS and not funcs:
+            if node.func.attr in _PATH_METHODS and not funcs and not _string_method(node):
                 self._file_access(node, f".{node.func.attr}()")
             if node.func.attr in ("update", "__setitem__", "setdefault") and isinstance(
                     node.func.value, ast.Call) and self.resolve(node.func.value.func) & {

@@ -155,6 +155,45 @@ def restore_deleted_cells(nb, ref) -> list[str]:
     return restored
 
 
+def drop_duplicate_cells(nb, ref) -> list[str]:
+    """Keep one cell per nbgrader grade id (in place); notes on what was dropped.
+
+    A cell copied and pasted with its metadata gives two cells with one grade id, which
+    makes nbgrader refuse the whole notebook. Of a locked or graded cell (a test cell,
+    say) the copy that reads as released (``ref``) is kept, else the first; the others are
+    removed: nbgrader runs the released one anyway. Of a solution cell the first keeps
+    its id and the copies become plain code cells: the student's code still runs, in
+    order.
+    """
+    from autograder.cells import nbgrader_meta
+
+    released = {nbgrader_meta(c).get("grade_id"): c.source for c in ref.cells
+                if nbgrader_meta(c).get("grade_id")}
+    by_id: dict[str, list[int]] = {}
+    for i, cell in enumerate(nb.cells):
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid:
+            by_id.setdefault(gid, []).append(i)
+    drop, notes = set(), []
+    for gid, where in by_id.items():
+        if len(where) < 2:
+            continue
+        metas = [nbgrader_meta(nb.cells[i]) for i in where]
+        if any(m.get("locked") or (m.get("grade") and not m.get("solution")) for m in metas):
+            keep = next((i for i in where if nb.cells[i].source == released.get(gid)), where[0])
+            drop |= {i for i in where if i != keep}
+            notes.append(f"the cell {gid} appeared {len(where)} times (pasted?): "
+                         f"graded once, the copies dropped")
+        else:
+            for i in where[1:]:
+                nb.cells[i].metadata.pop("nbgrader", None)
+            notes.append(f"the answer cell {gid} appeared {len(where)} times (pasted?): the "
+                         "first is graded as the answer, the copies run as plain code cells")
+    if drop:
+        nb.cells = [c for i, c in enumerate(nb.cells) if i not in drop]
+    return notes
+
+
 def copy_submissions(submitted: Path, workspace: Path, names: list[str],
                      students: Iterable[str] | None = None) -> tuple[list[Task], list[Result]]:
     """Copy ``submitted/<student>/<assignment>/`` into the workspace; originals untouched.
@@ -211,8 +250,10 @@ def copy_submissions(submitted: Path, workspace: Path, names: list[str],
             if problem:
                 known.append(Result(student, name, False, problem))
                 continue
+            duplicates = drop_duplicate_cells(nb, releases[name])
+            notes += duplicates
             restored = restore_deleted_cells(nb, releases[name])
-            if restored:
+            if restored or duplicates:
                 nbformat.write(nb, expected)
             flags = [{"cell_index": -1, "grade_id": gid, "line": None, "kind": "locked-deleted",
                       "message": f"the locked cell {gid} was deleted (put back for grading)"}

@@ -6,10 +6,18 @@ such kernel
 
 * has its address space capped (``RLIMIT_AS``, :attr:`Limits.memory_bytes`): a too large
   allocation raises ``MemoryError`` in the kernel instead of swapping the machine;
-* runs inside Debian's bubblewrap (``bwrap``) when it is available: the whole file system is
-  read-only, ``/tmp`` is a private and size-capped tmpfs, there is no network (loopback
-  included), no view of other processes, and -- when grading runs as root -- the kernel
-  runs as ``nobody`` with no capabilities;
+* runs inside Debian's bubblewrap (``bwrap``) when it is available: only the system's
+  folders (:data:`SYSTEM_FOLDERS`), the kernel's Python and this project's ``autograder``
+  and ``course`` packages are shown, read-only -- no home, workspace, project checkout or
+  other submission, wherever they are; the notebook's own folder is a size-capped scratch
+  tmpfs showing its files read-only (``np.save`` works; nothing reaches the host's disk);
+  ``/tmp`` is a private and size-capped tmpfs, there is no network (loopback included),
+  no view of other processes, and -- when grading runs as root -- the kernel runs as a
+  uid of its own (``RLIMIT_NPROC``) with no capabilities;
+* is watched by its launcher, which stays its parent: the memory of the whole process
+  tree (PSS, forked children included) is capped, and so are its number of processes and
+  what it writes into its connection file's folder; over a cap the tree is killed and
+  the cell says why (``KernelKilled``);
 * is stopped after :attr:`Limits.cell_timeout` seconds per cell (interrupted, then killed if
   it does not answer), and its outputs are capped while they arrive.
 
@@ -17,8 +25,8 @@ The kernel is described by a kernelspec written under ``workdir``
 (``workdir/kernels/course-sandbox/kernel.json``) whose command is this file, run as a
 script with ``python -I -S`` (standard library only, a few milliseconds): it sets the
 resource limits, filters the environment, works out the bubblewrap mounts for the
-notebook's folder and the connection file, and ``exec``\\ s ``bwrap`` (or, without it, the
-kernel directly). nbgrader uses it whatever kernelspec the notebook names: the Execute
+notebook's folder and the connection file, starts ``bwrap`` (or, without it, the kernel
+directly) as its child and watches it (:func:`_watch`). nbgrader uses it whatever kernelspec the notebook names: the Execute
 preprocessor's ``kernel_name`` wins over the notebook metadata.
 
 Without bubblewrap the memory cap, timeouts and output caps still apply;
@@ -94,6 +102,9 @@ SANDBOX_ENV = {
 }
 
 _SANDBOX_USER = "nobody"
+#: When grading runs as root, kernels run as uids from here on (one per kernel).
+_UID_BASE = 1_000_000
+_UID_SPAN = 1_000_000
 
 
 @dataclass
@@ -127,6 +138,21 @@ class Limits:
         Size of the sandbox's private ``/tmp`` and ``/dev/shm`` (each a tmpfs, which is
         memory) and the largest file the kernel may write (``RLIMIT_FSIZE``).
         Default 256 MiB.
+    scratch_bytes : int
+        Size of the scratch folder: in the sandbox the notebook's folder is a private
+        tmpfs of this size showing the folder's files read-only, so the student's code
+        can write its own files there (``np.save``); nothing reaches the host's disk.
+        0: the folder is read-only. Default 256 MiB.
+    max_processes : int
+        Processes the kernel may have at once (itself included); over it, a watchdog
+        kills the kernel's whole process tree. When grading runs as root each kernel
+        also runs as a uid of its own with ``RLIMIT_NPROC`` (threads count there too:
+        ``8 * max_processes``). The memory cap counts the whole tree as well: the
+        watchdog adds up the PSS of its processes. Default 32.
+    run_dir_bytes : int
+        Bytes the kernel may write into its connection file's folder (the one host
+        folder it must be able to write to, for its sockets); over it, the kernel is
+        killed and what it wrote is removed (as it is when the kernel ends). Default 16 MiB.
     sandbox : bool
         Run the kernel in bubblewrap when it is available (else only the limits apply).
         Default True.
@@ -146,6 +172,9 @@ class Limits:
     max_traceback: int = 100
     max_message_bytes: int = 64 * MIB
     tmp_bytes: int = 256 * MIB
+    scratch_bytes: int = 256 * MIB
+    max_processes: int = 32
+    run_dir_bytes: int = 16 * MIB
     sandbox: bool = True
     writable_cwd: bool = False
     extensions: list[str] = field(default_factory=list)
@@ -275,6 +304,11 @@ def write_kernelspec(
         "bwrap": bwrap,
         "bwrap_size": bool(bwrap and _bwrap_has_size(bwrap)),
         "tmp_bytes": int(limits.tmp_bytes),
+        "scratch_bytes": int(limits.scratch_bytes),
+        "max_processes": int(limits.max_processes),
+        "run_dir_bytes": int(limits.run_dir_bytes),
+        # As root, each kernel runs as a uid of its own (uid_base + launcher pid % span).
+        "uid_base": _UID_BASE if ids else None,
         "uid": ids[0] if ids else None,
         "gid": ids[1] if ids else None,
         "python_paths": _python_paths(),
@@ -335,7 +369,11 @@ def _bwrap_argv(spec: Mapping[str, Any], cwd: str, env: Mapping[str, str]) -> li
         if spec["uid"] is not None:
             args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     size = ["--size", str(spec["tmp_bytes"])] if spec["bwrap_size"] else []
-    args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+    # Only the system's folders are shown (read-only), not the whole file system: no
+    # home, no workspace, no project, no submissions folder, wherever they are. The
+    # root itself is an empty folder, made read-only at the end.
+    args += _system_binds()
+    args += ["--dev", "/dev", "--proc", "/proc",
              *size, "--perms", "1777", "--tmpfs", "/tmp",
              *size, "--perms", "1777", "--tmpfs", "/dev/shm"]
 
@@ -349,10 +387,20 @@ def _bwrap_argv(spec: Mapping[str, Any], cwd: str, env: Mapping[str, str]) -> li
     readable = [p for p in implicit if p not in hide]
     readable += [os.path.realpath(p) for p in spec["readable"]]
     writable = [os.path.realpath(p) for p in spec["writable"]]
-    (writable if spec["writable_cwd"] else readable).append(os.path.realpath(cwd))
-    binds = {p: "--ro-bind" for p in readable if os.path.exists(p)}
+    cwd = os.path.realpath(cwd)
+    scratch = None
+    if spec["writable_cwd"]:
+        writable.append(cwd)
+    elif spec.get("scratch_bytes", 0) > 0 and cwd not in ("/", "/tmp", "/dev/shm"):
+        # The notebook's folder is a scratch folder: a size-capped tmpfs (np.save works,
+        # nothing reaches the host's disk) showing the folder's own files read-only.
+        scratch = cwd
+        readable += [os.path.join(cwd, name) for name in sorted(os.listdir(cwd))]
+    else:
+        readable.append(cwd)
+    binds = {p: "--ro-bind" for p in readable if os.path.lexists(p)}
     binds.update({p: "--bind" for p in writable if os.path.exists(p)})
-    tmpfs = {"/tmp", "/dev/shm"}
+    tmpfs = {"/", "/tmp", "/dev/shm", *([scratch] if scratch else [])}
 
     def mount_of(path: str) -> str:
         """The deepest mount (a tmpfs or a bind) that ``path`` lies in, in the sandbox."""
@@ -369,11 +417,16 @@ def _bwrap_argv(spec: Mapping[str, Any], cwd: str, env: Mapping[str, str]) -> li
                         tmpfs | hide and not os.stat(parent).st_mode & stat.S_IXOTH):
                     hide.add(parent)
     # Folders bwrap creates in a tmpfs to mount something deeper: 0755, not its 0700.
-    made = {parent for path in [*binds, *hide] for parent in map(str, Path(path).parents)
-            if parent not in binds and parent not in hide and mount_of(parent) in tmpfs | hide}
+    made = {parent for path in [*binds, *hide, *([scratch] if scratch else [])]
+            for parent in map(str, Path(path).parents)
+            if parent != "/" and parent not in binds and parent not in hide
+            and parent != scratch and mount_of(parent) in tmpfs | hide}
     # Shallow first: a folder bound inside a hidden one stays visible; a hidden folder
     # inside a bound one stays hidden.
     ops = [(_depth(p), 0, ["--tmpfs", p]) for p in hide]
+    if scratch:
+        scratch_size = ["--size", str(spec["scratch_bytes"])] if spec["bwrap_size"] else []
+        ops.append((_depth(scratch), 0, [*scratch_size, "--perms", "1777", "--tmpfs", scratch]))
     ops += [(_depth(p), 1, ["--perms", "0755", "--dir", p]) for p in made]
     ops += [(_depth(p), 2, [how, p, p]) for p, how in binds.items()]
     for _, _, op in sorted(ops):
@@ -381,7 +434,23 @@ def _bwrap_argv(spec: Mapping[str, Any], cwd: str, env: Mapping[str, str]) -> li
     for p in sorted(hide, key=_depth):
         if p not in binds:
             args += ["--remount-ro", p]
-    args += ["--chdir", cwd]
+    # The new root and /dev are tmpfs folders bwrap made: nothing may be written there.
+    args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", cwd]
+    return args
+
+
+#: Folders of the host shown read-only in the sandbox (when they exist): the system.
+SYSTEM_FOLDERS = ("/usr", "/etc", "/sys", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+def _system_binds() -> list[str]:
+    """bwrap arguments showing :data:`SYSTEM_FOLDERS` (a symlink stays a symlink)."""
+    args = []
+    for path in SYSTEM_FOLDERS:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
     return args
 
 
@@ -424,9 +493,18 @@ def _launch(argv: list[str]) -> int:
         kernel += ["--IPKernelApp.reraise_ipython_extension_failures=True"]
     kernel += extra
     if not spec["bwrap"]:
-        os.execve(spec["python"], kernel, env)
+        return _watch(spec, argv[0], connection_file, kernel, env)
     cwd = os.getcwd()
     uid, gid = spec["uid"], spec["gid"]
+    if uid is not None and spec.get("uid_base"):
+        # A uid of its own: RLIMIT_NPROC counts this kernel's tasks only.
+        uid = spec["uid_base"] + os.getpid() % _UID_SPAN
+        nproc = 8 * int(spec.get("max_processes") or 32)
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        run_dir = os.path.dirname(os.path.abspath(connection_file))
+        for folder in spec["writable"]:
+            if os.path.isdir(folder) and folder != run_dir:  # the run dir is 1777
+                os.chown(folder, uid, gid)
     if uid is not None:
         os.chown(connection_file, uid, gid)
         mode = os.stat(cwd).st_mode
@@ -438,8 +516,190 @@ def _launch(argv: list[str]) -> int:
         # Inside the sandbox, become that user: setuid() clears the two capabilities left
         # (they stay only "inheritable", which no_new_privs, set by bwrap, makes inert).
         kernel = [spec["python"], "-I", "-S", "-c", _BECOME, str(uid), str(gid), *kernel]
-    os.execve(spec["bwrap"], [*_bwrap_argv(spec, cwd, env), "--", *kernel], env)
-    return 1  # not reached
+    return _watch(spec, argv[0], connection_file,
+                  [spec["bwrap"], *_bwrap_argv(spec, cwd, env)[1:], "--", *kernel], env)
+
+
+# --------------------------------------------------------------------------------------
+# The watchdog: the launcher stays as the kernel's parent and watches its process tree
+# --------------------------------------------------------------------------------------
+
+#: Seconds between two looks at the kernel's process tree.
+WATCH_EVERY = 0.1
+
+
+def _children(pid: int) -> list[int]:
+    """Child processes of ``pid`` (all its threads')."""
+    out = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out += [int(x) for x in f.read().split()]
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (processes, not threads)."""
+    seen, todo = [], [pid]
+    while todo and len(seen) < 100_000:
+        p = todo.pop()
+        if p not in seen:
+            seen.append(p)
+            todo += _children(p)
+    return seen
+
+
+def _memory(pid: int) -> int:
+    """Bytes of memory a process holds: its PSS (shared pages divided), else its RSS."""
+    for path, key in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            with open(path) as f:
+                for line in f:
+                    if line.startswith(key):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            continue
+    return 0
+
+
+def _folder_bytes(folder: str, keep: str) -> int:
+    """Bytes the regular files under ``folder`` take on disk (``keep`` not counted)."""
+    total = 0
+    for base, dirs, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(base, name)
+            if path == keep:
+                continue
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                total += st.st_blocks * 512
+    return total
+
+
+def _clear_folder(folder: str, keep: str) -> None:
+    """Remove what a kernel wrote into the run folder ``folder``.
+
+    Sockets, ``keep`` and other kernels' small connection files stay.
+    """
+    import re
+
+    connection = re.compile(r"k-[0-9a-f]{12}\.json")
+    for base, dirs, files in os.walk(folder, topdown=False):
+        for name in files:
+            path = os.path.join(base, name)
+            try:
+                st = os.lstat(path)
+                if (path != keep and not stat.S_ISSOCK(st.st_mode)
+                        and not (base == folder and connection.fullmatch(name)
+                                 and st.st_size < 64 * 1024)):
+                    os.unlink(path)
+            except OSError:
+                pass
+        for name in dirs:
+            try:
+                os.rmdir(os.path.join(base, name))
+            except OSError:
+                pass
+
+
+def stop_reason_path(launch_json: str | Path, connection_file: str | Path) -> Path:
+    """Where the watchdog writes why it stopped a kernel (a folder the kernel cannot see)."""
+    return Path(launch_json).parent / "stopped" / (Path(connection_file).name + ".txt")
+
+
+def _watch(spec: Mapping[str, Any], launch_json: str, connection_file: str,
+           argv: list[str], env: Mapping[str, str]) -> int:
+    """Run ``argv`` as a child and watch its process tree until it ends.
+
+    Over :attr:`Limits.memory_bytes` in total (PSS of every process of the tree), over
+    :attr:`Limits.max_processes` processes, or over :attr:`Limits.run_dir_bytes` written
+    into the connection file's folder (the one folder of the host it may write to), the
+    whole tree is killed (bubblewrap's, with its PID namespace) and the reason written
+    to :func:`stop_reason_path`. Returns the child's exit status.
+    """
+    import signal
+    import time
+
+    child = os.fork()
+    if child == 0:  # pragma: no cover (replaced by exec)
+        try:
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+
+    def forward(signum, _frame):
+        try:
+            os.kill(child, signum)
+        except OSError:
+            pass
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(signum, forward)
+    memory_cap = int(spec.get("tree_memory_bytes") or spec["memory_bytes"])
+    max_procs = int(spec.get("max_processes") or 0)
+    run_cap = int(spec.get("run_dir_bytes") or 0)
+    run_dir = os.path.dirname(os.path.abspath(connection_file))
+    watch_run_dir = run_cap > 0 and any(_under(run_dir, w) for w in spec["writable"])
+    reason = ""
+    status = 0
+    ticks = 0
+    while True:
+        try:
+            done, status = os.waitpid(child, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if done:
+            break
+        if not reason:
+            pids = _tree(child)
+            if max_procs and len(pids) - 1 > max_procs:  # bwrap and its init not counted
+                reason = (f"the kernel started more than {max_procs - 2} processes (the "
+                          "process cap of a grading kernel)")
+            else:
+                used = sum(_memory(p) for p in pids)
+                if used > memory_cap:
+                    reason = (f"the kernel's processes held {used / 2**30:.1f} GiB together, "
+                              f"over the memory cap of {memory_cap / 2**30:.1f} GiB")
+            if not reason and watch_run_dir and ticks % 5 == 0:
+                written = _folder_bytes(run_dir, connection_file)
+                if written > run_cap:
+                    reason = (f"the kernel wrote {written / 2**20:.0f} MiB outside its "
+                              "scratch folder (into its connection folder); removed")
+            if reason:
+                try:
+                    target = stop_reason_path(launch_json, connection_file)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_text(reason, encoding="utf-8")
+                except OSError:
+                    pass
+                print(f"sandbox watchdog: {reason}: killing the kernel", file=sys.stderr)
+                for p in [child, *pids[1:]] if not spec["bwrap"] else [child]:
+                    try:
+                        os.kill(p, signal.SIGKILL)  # bwrap's PID namespace goes with it
+                    except OSError:
+                        pass
+                if not spec["bwrap"]:
+                    for p in _tree(child)[1:]:
+                        try:
+                            os.kill(p, signal.SIGKILL)
+                        except OSError:
+                            pass
+        ticks += 1
+        time.sleep(WATCH_EVERY)
+    if watch_run_dir:
+        _clear_folder(run_dir, connection_file)
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1
 
 
 # --------------------------------------------------------------------------------------
@@ -471,6 +731,7 @@ def _make_run_dir(owner: tuple[int, int] | None) -> Path:
     path = Path(tempfile.mkdtemp(prefix=f"sbx-{os.getpid()}-", dir=base))
     if owner:
         os.chown(path, *owner)  # the kernel creates its IPC sockets there
+        path.chmod(0o1777)  # kernels of other uids too (one uid per kernel)
     if not _RUN_DIRS:
         atexit.register(_cleanup_run_dirs)
     _RUN_DIRS.append(path)
@@ -545,8 +806,9 @@ def configure(
         chain = list(config.Autograde.autograde_preprocessors)
     else:
         chain = list(Autograde.class_traits()["autograde_preprocessors"].default())
-    chain = [execute_class if pp in (Execute, "nbgrader.preprocessors.Execute") else pp
-             for pp in chain]
+    chain = [execute_class if pp in (Execute, "nbgrader.preprocessors.Execute")
+             or (isinstance(pp, type) and issubclass(pp, Execute)) else pp
+             for pp in chain]  # an executor set before (the judge's) is replaced too
     if execute_class not in chain:
         chain.insert(0, execute_class)
     config.Autograde.autograde_preprocessors = chain
@@ -560,6 +822,9 @@ def configure(
     config.SandboxExecute.max_output_chars = int(limits.max_output_chars)
     config.SandboxExecute.max_output_lines = int(limits.max_output_lines)
     config.SandboxExecute.max_message_bytes = int(limits.max_message_bytes)
+    config.SandboxExecute.scratch_note = (
+        f"the notebook's folder holds at most {limits.scratch_bytes // MIB} MiB of your files "
+        f"and /tmp {limits.tmp_bytes // MIB} MiB; one file at most {limits.tmp_bytes // MIB} MiB")
     config.LimitOutput.max_lines = int(limits.max_output_lines)
     config.LimitOutput.max_traceback = int(limits.max_traceback)
 
@@ -596,6 +861,53 @@ def _clip_lines(text: str, lines: int) -> str:
     return text[:cut + 1]
 
 
+#: errno texts of the errors the sandbox's limits cause, and what to add to them.
+_FILE_ERRORS = {
+    "No space left on device": "full",
+    "File too large": "full",
+    "Read-only file system": "read-only",
+}
+
+
+def _explain_file_error(content: dict, scratch_note: str) -> None:
+    """Add why to an error output the sandbox's file limits caused (in place)."""
+    value = str(content.get("evalue", ""))
+    kind = next((k for text, k in _FILE_ERRORS.items() if text in value), None)
+    if kind is None or "(sandbox:" in value:
+        return
+    if kind == "full":
+        note = ("(sandbox: the scratch space is full: " + (scratch_note or
+                "the notebook's folder and /tmp hold a bounded amount of data") + ")")
+    else:
+        note = ("(sandbox: only the notebook's folder and /tmp can be written; everything "
+                "else is read-only)")
+    content["evalue"] = f"{value} {note}"
+    traceback = list(content.get("traceback", []))
+    content["traceback"] = [*traceback, note]
+
+
+#: What starts a line the kernel's guard writes to stderr to make a test cell fail.
+INTEGRITY_MARKER = "[integrity]"
+
+
+def _stderr_to_stdout_in_tests(content: dict, nb: Any, cell_index: int) -> None:
+    """Show a test cell's stderr on stdout (in place), but the guard's reports.
+
+    nbgrader gives a test cell with any stderr output no points: a ``logging.warning`` or a
+    library's progress bar during a test must cost nothing, as warnings do. Errors (what
+    fails a test) are error outputs, not streams; the guard's ``[integrity]`` lines stay
+    on stderr, as they are meant to fail the cell.
+    """
+    if content.get("name") != "stderr" or INTEGRITY_MARKER in str(content.get("text", "")):
+        return
+    try:
+        meta = nb.cells[cell_index].metadata.get("nbgrader", {})
+    except (AttributeError, IndexError, TypeError):
+        return
+    if meta.get("grade") and not meta.get("solution"):
+        content["name"] = "stdout"
+
+
 @functools.cache
 def _capped_client_class(max_bytes: int) -> type:
     """An async kernel client whose sockets refuse messages over ``max_bytes``."""
@@ -620,6 +932,7 @@ def _capped_client_class(max_bytes: int) -> type:
 @functools.cache
 def _execute_class() -> type:
     """Build :class:`SandboxExecute` (nbgrader is imported only when it is needed)."""
+    import time
     import uuid
 
     from jupyter_client.kernelspec import KernelSpecManager
@@ -661,6 +974,9 @@ def _execute_class() -> type:
         grade_after_kernel_death = Bool(True, help="Grade the notebook when its kernel "
                                                    "dies or hangs (later cells score 0) "
                                                    "rather than fail.").tag(config=True)
+        scratch_note = Unicode("", help="Sentence added to a student's 'No space left' / "
+                                        "'File too large' error (the scratch folder's "
+                                        "size).").tag(config=True)
         recover_timeout = Float(5.0, help="Seconds a kernel has to answer after a cell "
                                           "timed out and was interrupted before it is "
                                           "killed.").tag(config=True)
@@ -706,8 +1022,12 @@ def _execute_class() -> type:
             try:
                 return super().preprocess_cell(cell, resources, index)
             except DeadKernelError:
-                self._stop(cell, "DeadKernelError", "the kernel died while running this cell "
-                           "(it crashed, exited or was killed)")
+                killed = self._watchdog_reason()
+                if killed:
+                    self._stop(cell, "KernelKilled", f"the kernel was killed: {killed}")
+                else:
+                    self._stop(cell, "DeadKernelError", "the kernel died while running this "
+                               "cell (it crashed, exited or was killed)")
             except CellTimeoutError:
                 if self._responsive():
                     cell.outputs.append(self._error(
@@ -717,6 +1037,21 @@ def _execute_class() -> type:
                     self._stop(cell, "CellTimeoutError", f"the cell ran longer than "
                                f"{self.timeout} s and did not stop when interrupted")
             return cell, self.resources
+
+        def _watchdog_reason(self) -> str:
+            """Why the sandbox's watchdog killed this kernel ("" if it did not)."""
+            try:
+                launch = next(a for a in self.km.kernel_spec.argv if a.endswith("launch.json"))
+                path = stop_reason_path(launch, self.km.connection_file)
+                for _ in range(20):  # the watchdog writes it before it kills
+                    if path.exists():
+                        return path.read_text(encoding="utf-8")[:500]
+                    if not run_sync(self.km.is_alive)():
+                        break
+                    time.sleep(0.1)
+                return path.read_text(encoding="utf-8")[:500] if path.exists() else ""
+            except Exception:
+                return ""
 
         @staticmethod
         def _error(ename: str, evalue: str):
@@ -778,7 +1113,13 @@ def _execute_class() -> type:
             limit_chars = self.max_output_chars
             content, msg_type = msg["content"], msg["msg_type"]
             if limit_chars < 0:
+                if msg_type == "stream":
+                    _stderr_to_stdout_in_tests(content, self.nb, cell_index)
+                if msg_type == "error":
+                    _explain_file_error(content, self.scratch_note)
                 return super().output(outs, msg, display_id, cell_index)
+            if msg_type == "error":
+                _explain_file_error(content, self.scratch_note)
             if msg_type == "error":
                 # Always kept: it is what makes a test cell fail. Clip what it says.
                 content["evalue"] = str(content.get("evalue", ""))[:limit_chars]
@@ -787,6 +1128,7 @@ def _execute_class() -> type:
                 return super().output(outs, msg, display_id, cell_index)
             left = limit_chars - self._used_chars
             if msg_type == "stream":
+                _stderr_to_stdout_in_tests(content, self.nb, cell_index)
                 text = str(content.get("text", ""))
                 lines_left = (self.max_output_lines - self._used_lines
                               if self.max_output_lines >= 0 else -1)

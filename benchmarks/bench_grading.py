@@ -12,6 +12,15 @@ Each run starts from a fresh workspace whose gradebook already holds the assignm
 only grading is timed. Targets on 2 cores: 2 workers <= 0.6x plain nbgrader, 1 worker <= 1.1x.
 
     .venv/bin/python benchmarks/bench_grading.py [--students 6]
+
+``--judge`` times what the judge adds instead: each notebook's first example (answer file)
+is autograded by nbgrader in the grading sandbox with its test cells in the kernel
+(nbgrader's way) and with the judge (test cells in the grader, calls into the kernel),
+alternately, ``--repeats`` times each; the best of each and the difference per notebook
+are printed (target: the judge adds <= 1 s per notebook), with the judge's own count of
+requests to the kernel and the seconds they took.
+
+    .venv/bin/python benchmarks/bench_grading.py --judge [--repeats 2]
 """
 
 from __future__ import annotations
@@ -58,10 +67,79 @@ def fresh_workspace(where: Path, incoming: Path, names: list[str]) -> tuple[Path
     return where, db, tasks
 
 
+def judge_overhead(repeats: int) -> int:
+    """Per notebook: best autograde time in-kernel vs judged, and the difference."""
+    import os
+
+    from autograder import judge
+    from autograder.nbg import api_for, generate_into
+    from autograder.sandbox import Limits, configure
+
+    seen: dict = {}
+    original = judge.Judge.request
+
+    def counted(self, req):
+        start = time.perf_counter()
+        try:
+            return original(self, req)
+        finally:
+            n, t = seen.get("now", (0, 0.0))
+            seen["now"] = (n + 1, t + time.perf_counter() - start)
+
+    judge.Judge.request = counted
+    os.environ["COURSE_JUDGE"] = "0"
+    names = [n for n in assignments() if (EXAMPLES / n).is_dir()]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-judge-") as tmp:
+        root = Path(tmp) / "course"
+        root.mkdir()
+        root.chmod(0o755)
+        db = sqlite_url(root / "gradebook.db")
+        generate_into(root, names, db_url=db)
+        apis = {}
+        for judged in (False, True):
+            api = api_for(root, db)
+            if judged:
+                judge.harden_autograde(api.config, Path(tmp) / "work-judge", Limits(), hide=[root])
+            else:
+                configure(api.config, Path(tmp) / "work-kernel", Limits(), hide=[root])
+            apis[judged] = api
+        for name in names:
+            example = sorted((EXAMPLES / name).glob("*.py"))[0]
+            nb = make_submission(name, read_answers(example))
+            best = {False: float("inf"), True: float("inf")}
+            requests = (0, 0.0)
+            for _ in range(repeats):
+                for judged in (False, True):
+                    student = f"{'judged' if judged else 'kernel'}"
+                    folder = root / "submitted" / student / name
+                    folder.mkdir(parents=True, exist_ok=True)
+                    nbformat.write(nb, folder / f"{name}.ipynb")
+                    seen["now"] = (0, 0.0)
+                    start = time.perf_counter()
+                    result = apis[judged].autograde(name, student, force=True, create=True)
+                    best[judged] = min(best[judged], time.perf_counter() - start)
+                    assert result["success"], result.get("log")
+                    if judged:
+                        requests = seen["now"]
+            rows.append((name, example.stem, best[False], best[True], *requests))
+    print(f"\n{'notebook':28} {'example':18} {'kernel s':>8} {'judged s':>8} {'added':>6} "
+          f"{'requests':>8} {'in them':>7}  ok (<= 1 s)")
+    for name, ex, kernel, judged_s, n, t in rows:
+        added = judged_s - kernel
+        print(f"{name:28} {ex:18} {kernel:8.2f} {judged_s:8.2f} {added:6.2f} {n:8d} {t:7.2f}  "
+              f"{'yes' if added <= 1.0 else 'NO'}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=6)
+    parser.add_argument("--judge", action="store_true", help="time what the judge adds")
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
+    if args.judge:
+        return judge_overhead(args.repeats)
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         tmp = Path(tmp)
         names = build_class(tmp / "incoming", args.students)

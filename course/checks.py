@@ -343,9 +343,10 @@ def speed_ratio(func: Callable, make_args: Callable[[np.random.Generator], tuple
     -------
     (ratio, reference_seconds, func_seconds)
     """
-    rng = np.random.default_rng(seed)
-    plan = [[make_args(rng) for _ in range(1 + repeats)] for _ in range(rounds)]
     judge = JUDGE.get()
+    # Under the judge the inputs are fresh for every grading (no answer can be prepared).
+    rng = np.random.default_rng(judge.fresh_seed() if judge is not None else seed)
+    plan = [[make_args(rng) for _ in range(1 + repeats)] for _ in range(rounds)]
     if judge is not None:
         t_ref, t_func, results = judge.speed_ratio(func, plan, reference.__name__)
     else:

@@ -252,7 +252,7 @@ def _honest(assignment: str):
             continue
         answers = read_answers(path)
         yield f"example {path.stem}", _fill(assignment, answers.cells, answers.use_solutions)
-    for function, kind, label, code in variant_sections(assignment):
+    for function, kind, label, code, *_ in variant_sections(assignment):
         if kind == "correct":
             yield f"correct variant {function}: {label}", _fill(assignment, {function: code})
 
@@ -273,7 +273,7 @@ def test_scan_flags_the_wrong_variants_that_call_scipy():
     for assignment, functions in BY_HAND.items():
         if assignment not in ASSIGNMENTS:
             continue
-        for function, kind, label, code in variant_sections(assignment):
+        for function, kind, label, code, *_ in variant_sections(assignment):
             if kind == "wrong" and function in functions and any(
                     word in label.lower() for word in ("calls scipy", "calls numpy.pad",
                                                        "not by hand", "not numpy only")):
@@ -465,3 +465,68 @@ def test_kernel_env_passes_hashes_not_sources():
     assert set(table) == {NB01}
     assert sorted(table[NB01].values()).count("test") == 5
     assert all(len(h) == 64 and h not in source for h in table[NB01])
+
+
+# --- 14.5: honest patterns that were flagged, pasted cells ---------------------------------
+
+HONEST_PATTERNS = {
+    "tqdm": "from tqdm import tqdm\nfor i in tqdm(range(3)):\n    pass",
+    "own best_time": ("import time\n\ndef best_time(f, *args, repeat=5):\n"
+                      "    best = float('inf')\n    for _ in range(repeat):\n"
+                      "        t0 = time.perf_counter()\n        f(*args)\n"
+                      "        best = min(best, time.perf_counter() - t0)\n    return best\n"),
+    "str.replace('/')": "name = 'edge/blur'\nsafe = name.replace('/', '_')\nprint(safe)",
+    "literal .replace('/')": "label = 'a/b'.replace('/', ' then ')",
+    "disabled SciPy self-check": ("CHECK_WITH_SCIPY = False\nif CHECK_WITH_SCIPY:\n"
+                                  "    x = np.ones((3, 3))\n"
+                                  "    print(ndi.correlate(x, np.ones((3, 3))))"),
+    "logging": "import logging\nlogging.warning('padding with %s', 'reflect')",
+    "np.save": "np.save('weights.npy', np.zeros(3))\nw = np.load('weights.npy')",
+}
+
+
+@pytest.mark.parametrize("pattern", list(HONEST_PATTERNS))
+def test_scan_leaves_honest_patterns_alone(pattern):
+    nb = _notebook(("setup", SETUP),
+                   ("solution:pad", "def pad(image, pad_width, mode='reflect', cval=0.0):\n"
+                                    "    return image"),
+                   ("student", HONEST_PATTERNS[pattern]), ("test:test_pad", RELEASE.cells[2].source))
+    assert scan(nb, RELEASE, NB01) == []
+
+
+def test_scan_still_flags_a_path_replace_towards_the_course():
+    nb = _notebook(("setup", SETUP), ("student", "from pathlib import Path\n"
+                                                 "Path('x').replace('../../gradebook.db')"))
+    assert "file-access" in [f.kind for f in scan(nb, RELEASE, NB01)]
+
+
+def test_pasted_duplicate_cells_are_dropped_with_a_note():
+    from autograder.pipeline import drop_duplicate_cells
+
+    test = RELEASE.cells[2]
+    nb = copy.deepcopy(RELEASE)
+    pasted = copy.deepcopy(test)
+    pasted.source = "# pasted and edited\n" + test.source
+    answer = copy.deepcopy(nb.cells[1])
+    answer.source = "def pad(image, pad_width, mode='reflect', cval=0.0):\n    return image"
+    nb.cells = [pasted, nb.cells[0], answer, test, copy.deepcopy(answer)]
+    notes = drop_duplicate_cells(nb, RELEASE)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    assert ids == ["setup", "pad", "test_pad", None]  # the released test cell is the one kept
+    assert nb.cells[2].source == test.source
+    assert nb.cells[3].source == answer.source  # the copy of the answer still runs
+    assert len(notes) == 2 and "test_pad appeared 2 times" in notes[0] + notes[1]
+
+
+def test_an_oversized_cell_is_cut_before_review_and_flagged():
+    from autograder.review import MAX_CELL_CHARS, cut_oversized_cells
+
+    filler = "x = 1\n" * (20 * 2**20 // 6)  # a 20 MB cell
+    nb = _notebook(("setup", SETUP), ("student", filler + "np.allclose = None\n"),
+                   ("test:test_pad", RELEASE.cells[2].source))
+    cut = cut_oversized_cells(nb)
+    assert [(i, size) for i, _, size in cut] == [(1, len(filler) + len("np.allclose = None\n"))]
+    assert len(nb.cells[1].source) <= MAX_CELL_CHARS + 100
+    assert nb.cells[1].source.endswith("characters\n")
+    assert "oversized" in KINDS
+    assert scan(nb, RELEASE, NB01) == []  # what is left is bounded work; the cut is the flag

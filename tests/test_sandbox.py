@@ -24,6 +24,11 @@ from traitlets.config import Config
 from autograder import sandbox
 from autograder.sandbox import GIB, KERNEL_NAME, MIB, Limits, configure
 
+#: Cell timeout for cells that are not meant to hit it (a busy machine is slow).
+ORDINARY = 60
+#: Cell timeout for tests whose cell is meant to hit it (the other cells are trivial).
+SHORT = 5
+
 INSTALL = "bubblewrap is required for the grading sandbox: apt-get install bubblewrap"
 
 
@@ -44,11 +49,15 @@ def _folder(path: Path) -> Path:
 
 def _run(tmp_path: Path, cells: list[str], *, limits: Limits | None = None,
          cwd: Path | None = None, **kwargs):
-    """Run ``cells`` in a sandboxed kernel; the notebook, seconds taken, config."""
+    """Run ``cells`` in a sandboxed kernel; the notebook, seconds taken, config.
+
+    The timeouts are generous (the machine may be busy): a test checks what happens when
+    a limit is hit, never how fast anything is.
+    """
     config = Config()
-    configure(config, tmp_path / "work", limits or Limits(cell_timeout=3), **kwargs)
-    config.Execute.iopub_timeout = 2
-    config.SandboxExecute.recover_timeout = 2.0
+    configure(config, tmp_path / "work", limits or Limits(cell_timeout=ORDINARY), **kwargs)
+    config.Execute.iopub_timeout = 10
+    config.SandboxExecute.recover_timeout = 10.0
     return (*_execute(config, cells, cwd or _folder(tmp_path / "nb")), config)
 
 
@@ -107,7 +116,6 @@ def test_memory_cap_then_a_huge_allocation(tmp_path):
     assert _text(nb.cells[4]) == "alive\n"
     # The grading process never held any of it.
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < GIB // 1024
-    assert seconds < 30
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -163,7 +171,9 @@ def test_files_outside_tmp_are_read_only(tmp_path):
     finally:
         Path(targets["project"]).unlink(missing_ok=True)
     results = dict(line.split() for line in _text(nb.cells[0]).splitlines())
-    assert results == {name: "EROFS" for name in targets}, results
+    # A new file in the notebook's folder goes to its scratch tmpfs, never to the host.
+    assert results.pop("new_file_here") == "WRITTEN"
+    assert results == {name: "EROFS" for name in targets if name != "new_file_here"}, results
     assert _text(nb.cells[1]) == "original original\n"  # readable, not writable
     assert _text(nb.cells[2]) == "ok\n"  # the private /tmp is writable
     assert (scratch / "out.txt").read_text() == "allowed"  # and so is what was asked for
@@ -213,20 +223,21 @@ def test_no_network_not_even_loopback(tmp_path, monkeypatch):
 
 def test_infinite_loop_is_stopped_and_later_cells_run(tmp_path):
     nb, seconds, _ = _run(tmp_path, ["x = 41", "while True:\n    pass", "print(x + 1)"],
-                          limits=Limits(cell_timeout=2))
-    assert _errors(nb.cells[1])[0] in ("KeyboardInterrupt", "CellTimeoutError")
-    assert _text(nb.cells[2]) == "42\n"
-    assert 2 <= seconds < 20
+                          limits=Limits(cell_timeout=SHORT))
+    assert _errors(nb.cells[0]) == []
+    assert _errors(nb.cells[1])[0] in ("KeyboardInterrupt", "CellTimeoutError")  # stopped
+    assert _text(nb.cells[2]) == "42\n"  # the same kernel goes on
+    assert seconds >= SHORT  # it ran until the timeout (a lower bound: never flaky)
 
 
 def test_kernel_deaf_to_interrupts_is_killed_and_grading_goes_on(tmp_path):
     deaf = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
     nb, seconds, config = _run(tmp_path, ["x = 1", deaf, "print('never')"],
-                               limits=Limits(cell_timeout=2))
+                               limits=Limits(cell_timeout=SHORT))
+    assert _errors(nb.cells[0]) == []
     assert _errors(nb.cells[1]) == ["CellTimeoutError"]
     assert "did not stop when interrupted" in nb.cells[1].outputs[-1].evalue
     assert _errors(nb.cells[2]) == ["KernelStopped"]
-    assert seconds < 20
     assert not _kernels_left(config)
     # The next notebook gets a fresh kernel.
     nb, _ = _execute(config, ["print('next notebook')"], _folder(tmp_path / "nb2"))
@@ -239,7 +250,6 @@ def test_exit_kills_the_kernel_without_hanging(tmp_path):
     assert _text(nb.cells[0]) == "1\n"
     assert _errors(nb.cells[1]) == ["DeadKernelError"]
     assert _errors(nb.cells[2]) == ["KernelStopped"]
-    assert seconds < 15
     assert not _kernels_left(config)
     # With nbgrader's own behaviour the executor raises instead.
     from nbclient.exceptions import DeadKernelError
@@ -265,7 +275,7 @@ km = KernelManager(kernel_name=sandbox.KERNEL_NAME, transport="ipc",
 km.start_kernel(cwd={cwd!r})
 kc = km.client()
 kc.start_channels()
-kc.wait_for_ready(timeout=30)
+kc.wait_for_ready(timeout=300)
 kc.execute("while True:\\n    pass")
 print(run_dir, flush=True)
 time.sleep(600)
@@ -286,7 +296,7 @@ def test_kernel_dies_with_the_grading_process(tmp_path):
     finally:
         os.killpg(grader.pid, signal.SIGKILL)  # what the pipeline does on a task timeout
         grader.wait()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 120  # a generous wait for a condition, not a timing check
     while _kernels_left(config) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _kernels_left(config)
@@ -297,7 +307,7 @@ def test_kernel_dies_with_the_grading_process(tmp_path):
 # --- outputs ---------------------------------------------------------------------------------
 
 def test_output_flood_is_capped_as_it_arrives(tmp_path):
-    limits = Limits(cell_timeout=20, max_output_lines=50, max_output_chars=5000)
+    limits = Limits(cell_timeout=ORDINARY, max_output_lines=50, max_output_chars=5000)
     nb, _, _ = _run(tmp_path, [
         "for i in range(200_000):\n    print(i)",
         "print('y' * 1_000_000)",
@@ -317,12 +327,12 @@ def test_output_flood_is_capped_as_it_arrives(tmp_path):
 
 
 def test_oversized_message_is_refused_and_the_kernel_goes_on(tmp_path):
+    # The lost message shows as a cell timeout: this cell is meant to hit it.
     limits = Limits(cell_timeout=10, max_message_bytes=MIB)
-    nb, seconds, _ = _run(tmp_path, ["print('x' * 3_000_000)", "print('still here')"],
-                          limits=limits)
+    nb, _, _ = _run(tmp_path, ["print('x' * 3_000_000)", "print('still here')"],
+                    limits=limits)
     assert _errors(nb.cells[0]) == ["OutputLost"]
     assert _text(nb.cells[1]) == "still here\n"
-    assert seconds < 20
 
 
 # --- extensions, fallback ----------------------------------------------------------------------
@@ -366,17 +376,23 @@ def test_configure_sets_nbgrader_up(tmp_path):
 
 # --- nbgrader, end to end ----------------------------------------------------------------------
 
-_SOURCE = """\
-# %% [markdown]
-# # A tiny assignment
-# %% [solution] add
-def add(a, b):
-    ### BEGIN SOLUTION
-    return a + b
-    ### END SOLUTION
-# %% [tests] test_add points=1
-assert add(1, 2) == 3
-"""
+def _source_notebook():
+    """A tiny nbgrader source notebook: a task, an answer cell, a test cell (1 point)."""
+    v4 = nbformat.v4
+    return v4.new_notebook(cells=[
+        v4.new_markdown_cell("# A tiny assignment"),
+        v4.new_code_cell(
+            "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION",
+            metadata={"nbgrader": {"grade": False, "grade_id": "add", "locked": False,
+                                   "schema_version": 3, "solution": True, "task": False}}),
+        v4.new_code_cell(
+            "assert add(1, 2) == 3",
+            metadata={"nbgrader": {"grade": True, "grade_id": "test_add", "locked": True,
+                                   "points": 1, "schema_version": 3, "solution": False,
+                                   "task": False}}),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}})
+
 
 _ALICE = """\
 def add(a, b):
@@ -402,13 +418,12 @@ def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path):
     from nbgrader.api import Gradebook
 
     from autograder.nbg import api_for, generate_into, sqlite_url
-    from autograder.nbtext import notebook_from_text
 
     root = _folder(tmp_path / "course")
     db_url = sqlite_url(root / "gradebook.db")
     src = tmp_path / "src" / "ps1"
     src.mkdir(parents=True)
-    nbformat.write(notebook_from_text(_SOURCE), src / "ps1.ipynb")
+    nbformat.write(_source_notebook(), src / "ps1.ipynb")
     generate_into(root, ["ps1"], source=src.parent, db_url=db_url)
     gradebook = root / "gradebook.db"
     for student, answer in (("alice", _ALICE.format(gradebook=str(gradebook))), ("bob", _BOB)):
@@ -421,7 +436,7 @@ def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path):
         nbformat.write(nb, folder / "ps1.ipynb")
 
     api = api_for(root, db_url)
-    configure(api.config, tmp_path / "work", Limits(cell_timeout=10), hide=[root])
+    configure(api.config, tmp_path / "work", Limits(cell_timeout=ORDINARY), hide=[root])
     for student in ("alice", "bob"):
         result = api.autograde("ps1", student, force=True, create=True)
         assert result["success"], result.get("log")
@@ -436,3 +451,143 @@ def test_nbgrader_autograde_runs_in_the_sandbox(tmp_path):
     with Gradebook(db_url) as gb:
         assert gb.find_submission("ps1", "alice").score == 1
         assert gb.find_submission("ps1", "bob").score == 0
+
+
+# --- 14.3: only the notebook's folder, a bounded scratch, the whole tree capped ----------------
+
+def test_only_the_notebook_folder_is_visible(tmp_path):
+    """Another submission, the submissions folder, the project's solutions, home: unseen."""
+    from autograder.paths import ROOT
+
+    root = tmp_path / "course"
+    files = _course(root)
+    cwd = files["own_notebook"].parent
+    submissions = tmp_path / "class" / "submitted" / "carol" / "ps1"
+    submissions.mkdir(parents=True)
+    (submissions / "ps1.ipynb").write_text("carol's answers")
+    probes = {"submissions": str(tmp_path / "class"), "project_source": str(ROOT / "source"),
+              "project_tests": str(ROOT / "tests"), "var": "/var",
+              "other_student": str(files["other_student"]), "gradebook": str(files["gradebook"])}
+    folders = [str(Path.home()), str(ROOT.parent)]
+    nb, _, _ = _run(tmp_path, [
+        "import os\nfor name, path in " + repr(probes) + ".items():\n"
+        "    print(name, os.path.exists(path))",
+        "found = [os.path.join(b, f) for b, _, fs in os.walk('/') if not b.startswith("
+        + repr(("/proc", "/sys", "/usr", "/etc", "/dev", *sandbox._python_paths()))
+        + ") for f in fs if f.endswith('.ipynb')]\nprint(found)",
+        "print({f: sorted(os.listdir(f)) for f in " + repr(folders) + " if os.path.isdir(f)})",
+    ], cwd=cwd)  # nothing hidden explicitly: only what the kernel needs is shown at all
+    assert dict(line.split() for line in _text(nb.cells[0]).splitlines()) == {
+        name: "False" for name in probes}
+    assert _text(nb.cells[1]).strip() == repr([str(cwd / "ps1.ipynb")])
+    # Home and the project's parent show only the way to the kernel's Python and code.
+    needed = [Path(p) for p in sandbox._python_paths()]
+    for folder, names in eval(_text(nb.cells[2])).items():
+        on_the_way = {p.relative_to(folder).parts[0] for p in needed
+                      if p.is_relative_to(folder) and p != Path(folder)}
+        assert set(names) <= on_the_way, (folder, names)
+
+
+def test_scratch_folder_is_writable_bounded_and_explained(tmp_path):
+    cwd = _folder(tmp_path / "nb")
+    (cwd / "data.txt").write_text("given")
+    (cwd / "data.txt").chmod(0o644)
+    limits = Limits(cell_timeout=ORDINARY, scratch_bytes=8 * MIB)
+    nb, _, _ = _run(tmp_path, [
+        "import numpy as np\nnp.save('weights.npy', np.arange(3.0))\n"
+        "print(np.load('weights.npy').sum(), open('data.txt').read())",
+        "open('big.bin', 'wb').write(b'x' * (20 * 2**20))",
+        "open('data.txt', 'w')",
+    ], limits=limits, cwd=cwd)
+    assert _text(nb.cells[0]) == "3.0 given\n"  # np.save works in the notebook's folder
+    assert _errors(nb.cells[1]) == ["OSError"]
+    error = nb.cells[1].outputs[-1]
+    assert "No space left on device" in error.evalue
+    assert "scratch space is full" in error.evalue and "8 MiB" in error.evalue
+    assert _errors(nb.cells[2]) == ["OSError"]  # the given files stay read-only
+    assert "read-only" in nb.cells[2].outputs[-1].evalue
+    assert sorted(p.name for p in cwd.iterdir()) == ["data.txt"]  # nothing reached the host
+    assert (cwd / "data.txt").read_text() == "given"
+
+
+_FORKED_MEMORY = """
+import os, time
+pids = []
+for i in range(4):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            block = b'x' * (400 * 2**20)  # touched: 400 MiB each, under the per-process cap
+            time.sleep(120)
+        finally:
+            os._exit(0)  # a child never goes on as a second kernel
+    pids.append(pid)
+for pid in pids:
+    os.waitpid(pid, 0)
+"""
+
+
+def test_memory_cap_counts_the_whole_process_tree(tmp_path):
+    """Four forked children of 400 MiB each exceed a 1 GiB cap together: all killed."""
+    limits = Limits(cell_timeout=ORDINARY, memory_bytes=GIB)
+    nb, _, config = _run(tmp_path, ["x = 1", _FORKED_MEMORY, "print(x)"], limits=limits)
+    assert _errors(nb.cells[1]) == ["KernelKilled"]
+    why = nb.cells[1].outputs[-1].evalue
+    assert "memory cap of 1.0 GiB" in why and "together" in why
+    assert _errors(nb.cells[2]) == ["KernelStopped"]
+    assert not _kernels_left(config)
+
+
+def test_process_cap_stops_a_fork_bomb(tmp_path):
+    bomb = ("import os, time\nfor i in range(200):\n    if os.fork() == 0:\n"
+            "        time.sleep(120)\n        os._exit(0)\ntime.sleep(120)")
+    limits = Limits(cell_timeout=ORDINARY, max_processes=16)
+    nb, _, config = _run(tmp_path, ["x = 1", bomb, "print(x)"], limits=limits)
+    assert _errors(nb.cells[1]) in (["KernelKilled"], ["BlockingIOError"])
+    if _errors(nb.cells[1]) == ["KernelKilled"]:
+        assert "process cap" in nb.cells[1].outputs[-1].evalue
+    assert not _kernels_left(config)
+
+
+def test_writes_into_the_connection_folder_do_not_stay(tmp_path):
+    """The one host folder the kernel can write to (its sockets'): watched and emptied."""
+    find = ("import os, sys\nrun = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])\n"
+            "print(run)")
+    limits = Limits(cell_timeout=ORDINARY, run_dir_bytes=4 * MIB)
+    nb, _, config = _run(tmp_path, [
+        find,
+        "open(os.path.join(run, 'small.bin'), 'wb').write(b'x' * 2**20)",
+        "import time\nopen(os.path.join(run, 'big.bin'), 'wb').write(b'x' * (40 * 2**20))\n"
+        "time.sleep(120)",
+    ], limits=limits)
+    run_dir = Path(_text(nb.cells[0]).strip())
+    assert run_dir == Path(config.SandboxExecute.run_dir)
+    assert _errors(nb.cells[1]) == []
+    assert _errors(nb.cells[2]) == ["KernelKilled"]
+    assert "outside its scratch folder" in nb.cells[2].outputs[-1].evalue
+    assert not (run_dir / "small.bin").exists() and not (run_dir / "big.bin").exists()
+
+
+def test_stderr_of_a_test_cell_costs_nothing(tmp_path):
+    """logging in a test cell shows on stdout (nbgrader fails a test cell on stderr); a
+    student cell keeps its stderr, and the guard's [integrity] lines stay on stderr."""
+    config = Config()
+    configure(config, tmp_path / "work", Limits(cell_timeout=ORDINARY))
+    config.Execute.iopub_timeout = 10
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                  "language": "python"}}
+    test_meta = {"nbgrader": {"grade": True, "grade_id": "test_f__computation", "locked": True,
+                              "points": 1, "schema_version": 3, "solution": False}}
+    log = "import logging\nlogging.warning('slow path')"
+    nb.cells = [nbformat.v4.new_code_cell(log),
+                nbformat.v4.new_code_cell(log, metadata=test_meta),
+                nbformat.v4.new_code_cell("import sys\nprint('[integrity] restored x', "
+                                          "file=sys.stderr)", metadata=test_meta)]
+    sandbox.SandboxExecute(config=config).preprocess(
+        nb, {"metadata": {"path": str(_folder(tmp_path / "nb"))}})
+    streams = [[(o.name, o.text) for o in c.outputs if o.output_type == "stream"]
+               for c in nb.cells]
+    assert streams[0] == [("stderr", "WARNING:root:slow path\n")]
+    assert streams[1] == [("stdout", "WARNING:root:slow path\n")]
+    assert streams[2] == [("stderr", "[integrity] restored x\n")]

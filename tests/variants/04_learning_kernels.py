@@ -1,33 +1,34 @@
 """Tests of the tests for notebook 04: plausible wrong answers and different right ones.
 
 Each section is graded as its own submission (the instructor's solutions with that one
-cell replaced). A `wrong` one must lose that function's points; a `correct` one must
+cell replaced). A `wrong` one must lose that function's points, in each part named in
+brackets, and keep every point of the parts named in `keeps[...]`; a `correct` one must
 keep every point of the notebook. The notebook's readonly cell provides `correlate_valid`
 (valid cross-correlation, stride 1), `EDGE_KERNEL` and `BOX_KERNEL`.
 """
 
-# %% mse: wrong: sum instead of mean
+# %% mse: wrong[computation]: sum instead of mean
 def mse(prediction, target):
     prediction, target = np.asarray(prediction, float), np.asarray(target, float)
     if prediction.shape != target.shape:
         raise ValueError("shapes differ")
     return float(np.sum((prediction - target) ** 2))
 
-# %% mse: wrong: root mean square
+# %% mse: wrong[computation]: root mean square
 def mse(prediction, target):
     prediction, target = np.asarray(prediction, float), np.asarray(target, float)
     if prediction.shape != target.shape:
         raise ValueError("shapes differ")
     return float(np.sqrt(np.mean((prediction - target) ** 2)))
 
-# %% mse: wrong: uint8 wrap-around
+# %% mse: wrong[dtypes] keeps[computation, bad_input]: uint8 wrap-around
 def mse(prediction, target):
     prediction, target = np.asarray(prediction), np.asarray(target)
     if prediction.shape != target.shape:
         raise ValueError("shapes differ")
     return float(np.mean((prediction - target) ** 2))
 
-# %% mse: wrong: broadcasts instead of checking shapes
+# %% mse: wrong[bad_input] keeps[computation, dtypes]: broadcasts instead of checking shapes
 def mse(prediction, target):
     return float(np.mean((np.asarray(prediction, float) - np.asarray(target, float)) ** 2))
 
@@ -38,7 +39,7 @@ def mse(prediction, target):
     d = np.subtract(prediction, target, dtype=np.float64).ravel()
     return float(np.einsum("i,i->", d, d) / d.size)
 
-# %% loss_and_grad: wrong: gradient with the wrong sign
+# %% loss_and_grad: wrong[computation]: gradient with the wrong sign
 def loss_and_grad(kernel, image, target):
     image, kernel, target = (np.asarray(a, float) for a in (image, kernel, target))
     prediction = correlate_valid(image, kernel)
@@ -47,7 +48,7 @@ def loss_and_grad(kernel, image, target):
     residual = target - prediction
     return float(np.mean(residual**2)), 2 / residual.size * correlate_valid(image, residual)
 
-# %% loss_and_grad: wrong: missing the 2/N factor
+# %% loss_and_grad: wrong[computation]: missing the 2/N factor
 def loss_and_grad(kernel, image, target):
     image, kernel, target = (np.asarray(a, float) for a in (image, kernel, target))
     prediction = correlate_valid(image, kernel)
@@ -56,7 +57,7 @@ def loss_and_grad(kernel, image, target):
     residual = prediction - target
     return float(np.mean(residual**2)), correlate_valid(image, residual)
 
-# %% loss_and_grad: wrong: 1/N without the 2
+# %% loss_and_grad: wrong[computation]: 1/N without the 2
 def loss_and_grad(kernel, image, target):
     image, kernel, target = (np.asarray(a, float) for a in (image, kernel, target))
     prediction = correlate_valid(image, kernel)
@@ -65,7 +66,7 @@ def loss_and_grad(kernel, image, target):
     residual = prediction - target
     return float(np.mean(residual**2)), correlate_valid(image, residual) / residual.size
 
-# %% loss_and_grad: wrong: N is the image size, not the output size
+# %% loss_and_grad: wrong[computation]: N is the image size, not the output size
 def loss_and_grad(kernel, image, target):
     image, kernel, target = (np.asarray(a, float) for a in (image, kernel, target))
     prediction = correlate_valid(image, kernel)
@@ -74,7 +75,7 @@ def loss_and_grad(kernel, image, target):
     residual = prediction - target
     return float(np.mean(residual**2)), 2 / image.size * correlate_valid(image, residual)
 
-# %% loss_and_grad: wrong: convolution instead of correlation in the gradient
+# %% loss_and_grad: wrong[computation]: convolution instead of correlation in the gradient
 def loss_and_grad(kernel, image, target):
     import scipy.signal
     image, kernel, target = (np.asarray(a, float) for a in (image, kernel, target))
@@ -85,7 +86,7 @@ def loss_and_grad(kernel, image, target):
     grad = 2 / residual.size * scipy.signal.convolve2d(image, residual, mode="valid")
     return float(np.mean(residual**2)), grad
 
-# %% loss_and_grad: wrong: the model convolves instead of correlating
+# %% loss_and_grad: wrong[computation]: the model convolves instead of correlating
 def loss_and_grad(kernel, image, target):
     image, kernel, target = (np.asarray(a, float) for a in (image, kernel, target))
     prediction = correlate_valid(image, kernel[::-1, ::-1])
@@ -146,7 +147,7 @@ def loss_and_grad(kernel, image, target):
             grad[i, j] = 2 * np.sum(residual * image[i:i + oh, j:j + ow]) / residual.size
     return np.mean(residual**2), grad
 
-# %% numerical_gradient: wrong: one-sided (forward) difference
+# %% numerical_gradient: wrong[computation]: one-sided (forward) difference
 def numerical_gradient(f, x, eps=1e-6):
     if eps <= 0:
         raise ValueError("eps must be positive")
@@ -160,7 +161,7 @@ def numerical_gradient(f, x, eps=1e-6):
         x[idx] = old
     return grad
 
-# %% numerical_gradient: wrong: perturbs the caller's x and does not restore it
+# %% numerical_gradient: wrong[dtypes] keeps[computation, bad_input]: perturbs the caller's x and does not restore it
 def numerical_gradient(f, x, eps=1e-6):
     if eps <= 0:
         raise ValueError("eps must be positive")
@@ -173,7 +174,7 @@ def numerical_gradient(f, x, eps=1e-6):
         grad[idx] = (f_plus - f_minus) / (2 * eps)
     return grad
 
-# %% numerical_gradient: wrong: ignores the eps argument
+# %% numerical_gradient: wrong[computation] keeps[dtypes, bad_input]: ignores the eps argument
 def numerical_gradient(f, x, eps=1e-6):
     if eps <= 0:
         raise ValueError("eps must be positive")
@@ -190,7 +191,7 @@ def numerical_gradient(f, x, eps=1e-6):
         grad[idx] = (f_plus - f_minus) / (2 * h)
     return grad
 
-# %% numerical_gradient: wrong: copies x but keeps its dtype
+# %% numerical_gradient: wrong[dtypes] keeps[computation, bad_input]: copies x but keeps its dtype
 def numerical_gradient(f, x, eps=1e-6):
     if eps <= 0:
         raise ValueError("eps must be positive")
@@ -232,7 +233,7 @@ def numerical_gradient(f, x, eps=1e-6):
         grad[k] = (up - down) / (2 * eps)
     return grad.reshape(work.shape)
 
-# %% fit_kernel: wrong: returns the initial kernel
+# %% fit_kernel: wrong[computation]: returns the initial kernel
 def fit_kernel(image, target, kernel_size=3, lr=0.1, steps=500, seed=0):
     image, target = np.asarray(image, float), np.asarray(target, float)
     if target.shape != (image.shape[0] - kernel_size + 1, image.shape[1] - kernel_size + 1):
@@ -246,7 +247,7 @@ def fit_kernel(image, target, kernel_size=3, lr=0.1, steps=500, seed=0):
         current = current - lr * grad
     return kernel, np.array(losses)
 
-# %% fit_kernel: wrong: steps uphill (kernel + lr * grad)
+# %% fit_kernel: wrong[computation]: steps uphill (kernel + lr * grad)
 def fit_kernel(image, target, kernel_size=3, lr=0.1, steps=500, seed=0):
     image, target = np.asarray(image, float), np.asarray(target, float)
     if target.shape != (image.shape[0] - kernel_size + 1, image.shape[1] - kernel_size + 1):
@@ -259,7 +260,7 @@ def fit_kernel(image, target, kernel_size=3, lr=0.1, steps=500, seed=0):
         kernel = kernel + lr * grad
     return kernel, np.array(losses)
 
-# %% fit_kernel: wrong: unseeded random start
+# %% fit_kernel: wrong[steps] keeps[computation, bad_input]: unseeded random start
 def fit_kernel(image, target, kernel_size=3, lr=0.1, steps=500, seed=0):
     image, target = np.asarray(image, float), np.asarray(target, float)
     if target.shape != (image.shape[0] - kernel_size + 1, image.shape[1] - kernel_size + 1):
@@ -272,7 +273,7 @@ def fit_kernel(image, target, kernel_size=3, lr=0.1, steps=500, seed=0):
         kernel = kernel - lr * grad
     return kernel, np.array(losses)
 
-# %% fit_kernel: wrong: ignores lr (always 0.1)
+# %% fit_kernel: wrong[steps]: ignores lr (always 0.1)
 def fit_kernel(image, target, kernel_size=3, lr=0.1, steps=500, seed=0):
     image, target = np.asarray(image, float), np.asarray(target, float)
     if target.shape != (image.shape[0] - kernel_size + 1, image.shape[1] - kernel_size + 1):
@@ -285,7 +286,7 @@ def fit_kernel(image, target, kernel_size=3, lr=0.1, steps=500, seed=0):
         kernel = kernel - 0.1 * grad
     return kernel, np.array(losses)
 
-# %% fit_kernel: wrong: one step too few (range(steps - 1))
+# %% fit_kernel: wrong[steps]: one step too few (range(steps - 1))
 def fit_kernel(image, target, kernel_size=3, lr=0.1, steps=500, seed=0):
     image, target = np.asarray(image, float), np.asarray(target, float)
     if target.shape != (image.shape[0] - kernel_size + 1, image.shape[1] - kernel_size + 1):
@@ -316,7 +317,7 @@ def fit_kernel(image, target, kernel_size=3, lr=0.1, steps=500, seed=0):
         step += 1
     return kernel, losses
 
-# %% least_squares_kernel: wrong: reshapes the solution column by column (transposed)
+# %% least_squares_kernel: wrong[computation]: reshapes the solution column by column (transposed)
 def least_squares_kernel(image, target, kernel_size=3):
     from numpy.lib.stride_tricks import sliding_window_view
     image, target = np.asarray(image, float), np.asarray(target, float)
@@ -325,7 +326,7 @@ def least_squares_kernel(image, target, kernel_size=3):
     X = sliding_window_view(image, (kernel_size, kernel_size)).reshape(-1, kernel_size**2)
     return scipy.linalg.lstsq(X, target.ravel())[0].reshape(kernel_size, kernel_size, order="F")
 
-# %% least_squares_kernel: wrong: convolution patches (flipped kernel)
+# %% least_squares_kernel: wrong[computation]: convolution patches (flipped kernel)
 def least_squares_kernel(image, target, kernel_size=3):
     from numpy.lib.stride_tricks import sliding_window_view
     image, target = np.asarray(image, float), np.asarray(target, float)
@@ -334,7 +335,7 @@ def least_squares_kernel(image, target, kernel_size=3):
     X = sliding_window_view(image, (kernel_size, kernel_size))[:, :, ::-1, ::-1].reshape(-1, kernel_size**2)
     return scipy.linalg.lstsq(X, target.ravel())[0].reshape(kernel_size, kernel_size)
 
-# %% least_squares_kernel: wrong: target flattened column by column
+# %% least_squares_kernel: wrong[computation]: target flattened column by column
 def least_squares_kernel(image, target, kernel_size=3):
     from numpy.lib.stride_tricks import sliding_window_view
     image, target = np.asarray(image, float), np.asarray(target, float)
@@ -343,7 +344,7 @@ def least_squares_kernel(image, target, kernel_size=3):
     X = sliding_window_view(image, (kernel_size, kernel_size)).reshape(-1, kernel_size**2)
     return scipy.linalg.lstsq(X, target.T.ravel())[0].reshape(kernel_size, kernel_size)
 
-# %% least_squares_kernel: wrong: normal equations in the image's own dtype (uint8 overflow)
+# %% least_squares_kernel: wrong[dtypes] keeps[computation, bad_input]: normal equations in the image's own dtype (uint8 overflow)
 def least_squares_kernel(image, target, kernel_size=3):
     from numpy.lib.stride_tricks import sliding_window_view
     image, target = np.asarray(image), np.asarray(target, float)
@@ -375,3 +376,62 @@ def least_squares_kernel(image, target, kernel_size=3):
         raise ValueError("target has the wrong shape")
     X = windows.reshape(-1, kernel_size * kernel_size)
     return (np.linalg.pinv(X) @ target.reshape(-1)).reshape(kernel_size, kernel_size)
+
+# %% loss_and_grad: wrong[dtypes, bad_input] keeps[computation]: right maths with scipy, no conversion (float32 stays float32), no shape check
+def loss_and_grad(kernel, image, target):
+    import scipy.signal
+    residual = scipy.signal.correlate2d(image, kernel, mode="valid") - target
+    return float(np.mean(residual**2)), 2 / residual.size * scipy.signal.correlate2d(image, residual, mode="valid")
+
+# %% loss_and_grad: wrong[dtypes] keeps[computation, bad_input]: subtracts the prediction from the caller's target in place
+def loss_and_grad(kernel, image, target):
+    prediction = correlate_valid(image, kernel)
+    if prediction.shape != np.shape(target):
+        raise ValueError("target has the wrong shape")
+    residual = np.asarray(target, dtype=np.float64)
+    residual -= prediction
+    residual *= -1.0
+    return float(np.mean(residual**2)), 2 / residual.size * correlate_valid(image, residual)
+
+# %% numerical_gradient: wrong[bad_input] keeps[computation, dtypes]: no check of eps
+def numerical_gradient(f, x, eps=1e-6):
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + eps
+        f_plus = f(x)
+        x[idx] = old - eps
+        f_minus = f(x)
+        x[idx] = old
+        grad[idx] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+# %% fit_kernel: wrong[bad_input] keeps[computation, steps, dtypes]: leaves the shape check to loss_and_grad (steps=0 passes a bad target)
+def fit_kernel(image, target, kernel_size=3, lr=0.1, steps=500, seed=0):
+    kernel = np.random.default_rng(seed).standard_normal((kernel_size, kernel_size)) * 0.1
+    losses = np.zeros(steps)
+    for step in range(steps):
+        losses[step], grad = loss_and_grad(kernel, image, target)
+        kernel = kernel - lr * grad
+    return kernel, losses
+
+# %% fit_kernel: wrong[dtypes] keeps[computation, steps, bad_input]: starts from a kernel in the image's dtype
+def fit_kernel(image, target, kernel_size=3, lr=0.1, steps=500, seed=0):
+    image, target = np.asarray(image), np.asarray(target)
+    if target.shape != (image.shape[0] - kernel_size + 1, image.shape[1] - kernel_size + 1):
+        raise ValueError("target has the wrong shape")
+    kernel = (np.random.default_rng(seed).standard_normal((kernel_size, kernel_size)) * 0.1).astype(image.dtype)
+    losses = np.zeros(steps)
+    for step in range(steps):
+        losses[step], grad = loss_and_grad(kernel, image, target)
+        kernel = kernel - lr * grad
+    return kernel, losses
+
+# %% least_squares_kernel: wrong[bad_input] keeps[computation, dtypes]: checks the shape with assert instead of raising ValueError
+def least_squares_kernel(image, target, kernel_size=3):
+    from numpy.lib.stride_tricks import sliding_window_view
+    image, target = np.asarray(image, float), np.asarray(target, float)
+    assert target.shape == (image.shape[0] - kernel_size + 1, image.shape[1] - kernel_size + 1), "bad target"
+    X = sliding_window_view(image, (kernel_size, kernel_size)).reshape(-1, kernel_size**2)
+    return scipy.linalg.lstsq(X, target.ravel())[0].reshape(kernel_size, kernel_size)

@@ -1,14 +1,15 @@
 """Tests of the tests for notebook 05: plausible wrong answers and different right ones.
 
 Each section is graded as its own submission (the instructor's solutions with that one
-cell replaced). A `wrong` one must lose that function's points; a `correct` one must
+cell replaced). A `wrong` one must lose that function's points, in each part named in
+brackets, and keep every point of the parts named in `keeps[...]`; a `correct` one must
 keep every point of the notebook. Grading 05 takes up to ~30 s per submission (it
 trains the network twice), so the list is short: the commonest slips only. The readonly
 cells provide `conv2d`, `init_params`, `forward`, `softmax_cross_entropy`, `predict`
 and `make_edges`.
 """
 
-# %% conv2d_backward: wrong: forgets the bias gradient
+# %% conv2d_backward: wrong[computation]: forgets the bias gradient
 def conv2d_backward(x, weights, grad_out):
     import scipy.signal
     x, weights, grad_out = (np.asarray(a, dtype=float) for a in (x, weights, grad_out))
@@ -22,7 +23,7 @@ def conv2d_backward(x, weights, grad_out):
                        for ci in range(c)])
     return grad_x, grad_w, np.zeros(f)
 
-# %% conv2d_backward: wrong: grad_weights by convolution (flipped)
+# %% conv2d_backward: wrong[computation]: grad_weights by convolution (flipped)
 def conv2d_backward(x, weights, grad_out):
     import scipy.signal
     x, weights, grad_out = (np.asarray(a, dtype=float) for a in (x, weights, grad_out))
@@ -36,7 +37,7 @@ def conv2d_backward(x, weights, grad_out):
                        for ci in range(c)])
     return grad_x, grad_w, grad_out.sum(axis=(1, 2))
 
-# %% conv2d_backward: wrong: grad_x with unflipped weights (full correlation)
+# %% conv2d_backward: wrong[computation]: grad_x with unflipped weights (full correlation)
 def conv2d_backward(x, weights, grad_out):
     import scipy.signal
     x, weights, grad_out = (np.asarray(a, dtype=float) for a in (x, weights, grad_out))
@@ -50,7 +51,7 @@ def conv2d_backward(x, weights, grad_out):
                        for ci in range(c)])
     return grad_x, grad_w, grad_out.sum(axis=(1, 2))
 
-# %% conv2d_backward: wrong: grad_bias is the mean, not the sum
+# %% conv2d_backward: wrong[computation]: grad_bias is the mean, not the sum
 def conv2d_backward(x, weights, grad_out):
     import scipy.signal
     x, weights, grad_out = (np.asarray(a, dtype=float) for a in (x, weights, grad_out))
@@ -64,7 +65,7 @@ def conv2d_backward(x, weights, grad_out):
                        for ci in range(c)])
     return grad_x, grad_w, grad_out.mean(axis=(1, 2))
 
-# %% conv2d_backward: wrong: grad_x forgets the sum over filters
+# %% conv2d_backward: wrong[computation]: grad_x forgets the sum over filters
 def conv2d_backward(x, weights, grad_out):
     import scipy.signal
     x, weights, grad_out = (np.asarray(a, dtype=float) for a in (x, weights, grad_out))
@@ -118,7 +119,7 @@ def conv2d_backward(x, weights, grad_out):
     grad_x = fftconvolve(grad_out[:, None], weights, mode="full", axes=(2, 3)).sum(axis=0)
     return grad_x, grad_w, grad_out.sum(axis=(1, 2))
 
-# %% train: wrong: only the linear layer learns (kernels never updated)
+# %% train: wrong[computation, accuracy]: only the linear layer learns (kernels never updated)
 def train(images, labels, n_filters=8, kernel_size=5, epochs=15, lr=0.5, batch_size=32, momentum=0.9, seed=0):
     images, labels = np.asarray(images, float), np.asarray(labels)
     params = init_params(n_filters, kernel_size, int(labels.max()) + 1, seed)
@@ -143,7 +144,7 @@ def train(images, labels, n_filters=8, kernel_size=5, epochs=15, lr=0.5, batch_s
         history["weights"].append(params["weights"].copy())
     return params, history
 
-# %% train: wrong: forgets the ReLU mask in the backward pass
+# %% train: wrong[computation]: forgets the ReLU mask in the backward pass
 def train(images, labels, n_filters=8, kernel_size=5, epochs=15, lr=0.5, batch_size=32, momentum=0.9, seed=0):
     images, labels = np.asarray(images, float), np.asarray(labels)
     params = init_params(n_filters, kernel_size, int(labels.max()) + 1, seed)
@@ -177,7 +178,7 @@ def train(images, labels, n_filters=8, kernel_size=5, epochs=15, lr=0.5, batch_s
         history["weights"].append(params["weights"].copy())
     return params, history
 
-# %% train: wrong: forgets the 1/(H'W') of the average pooling
+# %% train: wrong[computation]: forgets the 1/(H'W') of the average pooling
 def train(images, labels, n_filters=8, kernel_size=5, epochs=15, lr=0.5, batch_size=32, momentum=0.9, seed=0):
     images, labels = np.asarray(images, float), np.asarray(labels)
     params = init_params(n_filters, kernel_size, int(labels.max()) + 1, seed)
@@ -211,7 +212,7 @@ def train(images, labels, n_filters=8, kernel_size=5, epochs=15, lr=0.5, batch_s
         history["weights"].append(params["weights"].copy())
     return params, history
 
-# %% train: wrong: returns the initial parameters (trains a copy)
+# %% train: wrong[computation]: returns the initial parameters (trains a copy)
 def train(images, labels, n_filters=8, kernel_size=5, epochs=15, lr=0.5, batch_size=32, momentum=0.9, seed=0):
     images, labels = np.asarray(images, float), np.asarray(labels)
     params = init_params(n_filters, kernel_size, int(labels.max()) + 1, seed)
@@ -277,5 +278,144 @@ def train(images, labels, n_filters=8, kernel_size=5, epochs=15, lr=0.5, batch_s
                 params[name] = params[name] - lr * buf[name]
         history["loss"].append(sum(losses) / n)
         history["accuracy"].append(hits / n)
+        history["weights"].append(params["weights"].copy())
+    return params, history
+
+# %% conv2d_backward: wrong[dtypes, bad_input] keeps[computation]: right maths with scipy.signal, no conversion (float32 stays float32), no shape checks
+def conv2d_backward(x, weights, grad_out):
+    import scipy.signal
+    f, c = np.shape(weights)[:2]
+    grad_w = np.array([[scipy.signal.correlate2d(x[ci], grad_out[fi], "valid") for ci in range(c)] for fi in range(f)])
+    grad_x = np.array([sum(scipy.signal.convolve2d(grad_out[fi], weights[fi, ci], "full") for fi in range(f))
+                       for ci in range(c)])
+    return grad_x, grad_w, np.sum(grad_out, axis=(1, 2))
+
+# %% conv2d_backward: wrong[dtypes] keeps[computation, bad_input]: flips the caller's weights in place for grad_x
+def conv2d_backward(x, weights, grad_out):
+    import scipy.signal
+    x, grad_out = np.asarray(x, dtype=float), np.asarray(grad_out, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    if x.ndim != 3 or weights.ndim != 4 or x.shape[0] != weights.shape[1]:
+        raise ValueError("bad shapes")
+    f, c, kh, kw = weights.shape
+    if kh > x.shape[1] or kw > x.shape[2] or grad_out.shape != (f, x.shape[1] - kh + 1, x.shape[2] - kw + 1):
+        raise ValueError("grad_out has the wrong shape")
+    grad_w = np.array([[scipy.signal.correlate2d(x[ci], grad_out[fi], "valid") for ci in range(c)] for fi in range(f)])
+    weights[...] = weights[:, :, ::-1, ::-1].copy()  # correlating with the flipped kernel is a convolution
+    grad_x = np.array([sum(scipy.signal.correlate2d(grad_out[fi], weights[fi, ci], "full") for fi in range(f))
+                       for ci in range(c)])
+    return grad_x, grad_w, grad_out.sum(axis=(1, 2))
+
+# %% train: wrong[history] keeps[computation, accuracy]: the epoch's loss is the plain mean of the batch losses (the short last batch weighs as much as a full one)
+def train(images, labels, n_filters=8, kernel_size=5, epochs=15, lr=0.5, batch_size=32, momentum=0.9, seed=0):
+    images = np.asarray(images, dtype=np.float64)
+    labels = np.asarray(labels)
+    n = len(images)
+    params = init_params(n_filters, kernel_size, int(labels.max()) + 1, seed)
+    velocity = {key: np.zeros_like(value) for key, value in params.items()}
+    rng = np.random.default_rng(seed)
+    history = {"loss": [], "accuracy": [], "weights": [params["weights"].copy()]}
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        total_loss, correct, batches = 0.0, 0, 0
+        for start in range(0, n, batch_size):
+            batch = order[start : start + batch_size]
+            x, y = images[batch], labels[batch]
+            scores, cache = forward(params, x)
+            loss, d_scores = softmax_cross_entropy(scores, y)
+            total_loss += loss
+            batches += 1
+            correct += int(np.sum(scores.argmax(axis=1) == y))
+            z, pooled = cache["z"], cache["pooled"]
+            grads = {"V": pooled.T @ d_scores, "c": d_scores.sum(axis=0)}
+            d_pooled = d_scores @ params["V"].T
+            d_z = d_pooled[:, :, None, None] / (z.shape[2] * z.shape[3]) * (z > 0)
+            grads["weights"] = np.zeros_like(params["weights"])
+            grads["bias"] = np.zeros_like(params["bias"])
+            for b in range(len(batch)):
+                _, grad_w, grad_b = conv2d_backward(x[b][None], params["weights"], d_z[b])
+                grads["weights"] += grad_w
+                grads["bias"] += grad_b
+            for key in params:
+                velocity[key] = momentum * velocity[key] - lr * grads[key]
+                params[key] = params[key] + velocity[key]
+        history["loss"].append(total_loss / batches)
+        history["accuracy"].append(correct / n)
+        history["weights"].append(params["weights"].copy())
+    return params, history
+
+# %% train: wrong[history] keeps[computation, accuracy]: updates in place and keeps no copies of the kernels in the history
+def train(images, labels, n_filters=8, kernel_size=5, epochs=15, lr=0.5, batch_size=32, momentum=0.9, seed=0):
+    images = np.asarray(images, dtype=np.float64)
+    labels = np.asarray(labels)
+    n = len(images)
+    params = init_params(n_filters, kernel_size, int(labels.max()) + 1, seed)
+    velocity = {key: np.zeros_like(value) for key, value in params.items()}
+    rng = np.random.default_rng(seed)
+    history = {"loss": [], "accuracy": [], "weights": [params["weights"]]}
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        total_loss, correct, batches = 0.0, 0, 0
+        for start in range(0, n, batch_size):
+            batch = order[start : start + batch_size]
+            x, y = images[batch], labels[batch]
+            scores, cache = forward(params, x)
+            loss, d_scores = softmax_cross_entropy(scores, y)
+            total_loss += loss * len(batch)
+            batches += 1
+            correct += int(np.sum(scores.argmax(axis=1) == y))
+            z, pooled = cache["z"], cache["pooled"]
+            grads = {"V": pooled.T @ d_scores, "c": d_scores.sum(axis=0)}
+            d_pooled = d_scores @ params["V"].T
+            d_z = d_pooled[:, :, None, None] / (z.shape[2] * z.shape[3]) * (z > 0)
+            grads["weights"] = np.zeros_like(params["weights"])
+            grads["bias"] = np.zeros_like(params["bias"])
+            for b in range(len(batch)):
+                _, grad_w, grad_b = conv2d_backward(x[b][None], params["weights"], d_z[b])
+                grads["weights"] += grad_w
+                grads["bias"] += grad_b
+            for key in params:
+                velocity[key] = momentum * velocity[key] - lr * grads[key]
+                params[key] += velocity[key]
+        history["loss"].append(total_loss / n)
+        history["accuracy"].append(correct / n)
+        history["weights"].append(params["weights"])
+    return params, history
+
+# %% train: wrong[history] keeps[computation]: shuffles with the global np.random (not rng.permutation)
+def train(images, labels, n_filters=8, kernel_size=5, epochs=15, lr=0.5, batch_size=32, momentum=0.9, seed=0):
+    images = np.asarray(images, dtype=np.float64)
+    labels = np.asarray(labels)
+    n = len(images)
+    params = init_params(n_filters, kernel_size, int(labels.max()) + 1, seed)
+    velocity = {key: np.zeros_like(value) for key, value in params.items()}
+    rng = np.random.default_rng(seed)
+    history = {"loss": [], "accuracy": [], "weights": [params["weights"].copy()]}
+    for _ in range(epochs):
+        order = np.random.permutation(n)
+        total_loss, correct, batches = 0.0, 0, 0
+        for start in range(0, n, batch_size):
+            batch = order[start : start + batch_size]
+            x, y = images[batch], labels[batch]
+            scores, cache = forward(params, x)
+            loss, d_scores = softmax_cross_entropy(scores, y)
+            total_loss += loss * len(batch)
+            batches += 1
+            correct += int(np.sum(scores.argmax(axis=1) == y))
+            z, pooled = cache["z"], cache["pooled"]
+            grads = {"V": pooled.T @ d_scores, "c": d_scores.sum(axis=0)}
+            d_pooled = d_scores @ params["V"].T
+            d_z = d_pooled[:, :, None, None] / (z.shape[2] * z.shape[3]) * (z > 0)
+            grads["weights"] = np.zeros_like(params["weights"])
+            grads["bias"] = np.zeros_like(params["bias"])
+            for b in range(len(batch)):
+                _, grad_w, grad_b = conv2d_backward(x[b][None], params["weights"], d_z[b])
+                grads["weights"] += grad_w
+                grads["bias"] += grad_b
+            for key in params:
+                velocity[key] = momentum * velocity[key] - lr * grads[key]
+                params[key] = params[key] + velocity[key]
+        history["loss"].append(total_loss / n)
+        history["accuracy"].append(correct / n)
         history["weights"].append(params["weights"].copy())
     return params, history

@@ -3,7 +3,7 @@
 # %% window_sum
 def window_sum(patch, kernel):
     return 0.0
-# %% test_window_sum
+# %% test_window_sum__computation
 """Check that window_sum multiplies element by element and sums, without flipping."""
 print("window_sum: visible checks passed")
-# %% test_pad: delete
+# %% test_pad__computation: delete

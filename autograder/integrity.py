@@ -34,7 +34,8 @@ __all__ = ["BY_HAND", "Flag", "KINDS", "flags_column", "runtime_flags", "scan", 
 BY_HAND: dict[str, frozenset[str]] = {
     "01_convolution_by_hand": frozenset({"window_sum", "correlate_valid", "pad", "correlate",
                                          "convolve"}),
-    "03_feature_maps": frozenset({"conv2d", "conv2d_fast"}),
+    "03_feature_maps": frozenset({"conv2d", "conv2d_fast", "max_pool2d", "avg_pool2d",
+                                  "max_pool2d_backward"}),
 }
 
 #: Kinds of flags, with what each means.

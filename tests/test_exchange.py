@@ -185,7 +185,15 @@ def test_students_fetch_their_own_safe_feedback(loop):
         assert "Your grade" in text and "what to fix" in text
     bob = (loop["course"] / "feedback" / "bob" / A / f"{A}.html").read_text(encoding="utf-8")
     assert "NotImplementedError" in bob and "FAILED" in bob
-    assert "output hidden: it quoted the graded checks" in bob  # the printed history
+    # The history bob printed: under the course's config the test cells are judged in the
+    # grader's process, so no test cell ever reached his kernel's history (and one that did
+    # would be hidden from the feedback).
+    graded = nbformat.read(loop["course"] / "autograded" / "bob" / A / f"{A}.ipynb", as_version=4)
+    snoop = [c for c in graded.cells if c.source == _SNOOP]
+    assert len(snoop) == 1
+    printed = "".join(o.get("text", "") for o in snoop[0].get("outputs", []))
+    assert printed.strip() or "output hidden: it quoted the graded checks" in bob
+    assert '"""Check that' not in printed and not [ln for ln in hidden_test_lines() if ln in printed]
 
 
 def test_every_figure_of_the_notebook_is_in_its_feedback(loop):

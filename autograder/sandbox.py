@@ -817,6 +817,9 @@ def configure(
     config.Execute.kernel_name = KERNEL_NAME
     config.Execute.timeout = int(limits.cell_timeout)
     config.Execute.interrupt_on_timeout = True
+    # A kernel that starts slowly on a busy machine is no verdict (nbclient's default 60 s
+    # failed a whole notebook under load); a stuck start still ends.
+    config.Execute.startup_timeout = max(300, int(limits.cell_timeout))
     config.Execute.shutdown_kernel = "immediate"
     config.SandboxExecute.kernel_dirs = [str(kernels)]
     config.SandboxExecute.run_dir = str(run_dir)

@@ -39,7 +39,7 @@ HOSTILE = {
     "redefine_checker": ["correlate"],
     "patch_scipy": ["correlate"],
     "read_gradebook": ["window_sum"],
-    "disable_by_hand": ["pad"],
+    "disable_by_hand": [],  # np.pad in pad: its computation part is lost (checked below)
     "edit_locked_cell": ["window_sum"],
     "print_flood": [],      # correct code that floods its output: capped, graded as written
     "warning_storm": [],    # correct code that warns on every call: warnings cost nothing
@@ -175,6 +175,9 @@ def test_hostile_students_get_no_undeserved_points_and_a_reason(hostile_run):
             assert why["reason"] or why["flags"], f"{name}: no reason stated"
     for name in ("print_flood", "warning_storm"):
         assert sum(r["points"] for r in students[name].values()) == _total(), name
+    # The by-hand rule is graded in the computation part: a pad on numpy.pad loses it (its
+    # dtypes and bad-input parts, which its own code does right, stay).
+    assert students["disable_by_hand"]["pad"]["parts"]["computation"] == 0
     # A deleted test cell is put back for grading: the correct pad keeps its points.
     assert students["edit_locked_cell"]["pad"]["points"] == _points()["pad"]
     assert "test_pad__computation was deleted" in students["edit_locked_cell"]["pad"]["flags"]

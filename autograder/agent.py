@@ -78,10 +78,16 @@ def _npy(arr: np.ndarray) -> dict:
             "data": base64.b64encode(arr.tobytes(order="C")).decode("ascii")}
 
 
+def _plain_dtype(dtype: np.dtype, what: str) -> np.dtype:
+    """``dtype`` if numbers or booleans (no fields, no sub-arrays), else :class:`Refused`."""
+    if dtype.kind not in PLAIN_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise Refused(what)
+    return dtype
+
+
 def _unnpy(form: dict) -> np.ndarray:
     dtype = np.dtype(str(form["dtype"]))
-    if dtype.kind not in PLAIN_KINDS or dtype.fields is not None or dtype.subdtype is not None:
-        raise Refused(f"an array of dtype {dtype}")
+    _plain_dtype(dtype, f"an array of dtype {dtype}")
     shape = tuple(int(n) for n in form["shape"])
     data = base64.b64decode(form["data"])
     return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
@@ -104,8 +110,7 @@ def encode(value: Any, *, functions: Any = None, depth: int = 0) -> Any:
             return {"$float": repr(value)}
         return value
     if t is np.ndarray:
-        if value.dtype.kind not in PLAIN_KINDS or value.dtype.fields is not None:
-            raise Refused(f"an array of dtype {value.dtype} (only numbers and booleans)")
+        _plain_dtype(value.dtype, f"an array of dtype {value.dtype} (only numbers and booleans)")
         return {"$nd": _npy(value)}
     if isinstance(value, np.generic) and t.__module__ == "numpy":
         arr = np.asarray(value)
@@ -124,9 +129,7 @@ def encode(value: Any, *, functions: Any = None, depth: int = 0) -> Any:
     if t is type and issubclass(value, np.generic) and value.__module__ == "numpy":
         return {"$dtype": np.dtype(value).str, "type": True}  # np.float32 as a dtype argument
     if isinstance(value, np.dtype) and type(value).__module__.startswith("numpy"):
-        if value.kind not in PLAIN_KINDS or value.fields is not None:
-            raise Refused(f"the dtype {value}")
-        return {"$dtype": value.str}
+        return {"$dtype": _plain_dtype(value, f"the dtype {value}").str}
     if t is slice:
         return {"$slice": [encode(v, depth=depth + 1) for v in (value.start, value.stop, value.step)]}
     if functions is not None:
@@ -158,8 +161,7 @@ def decode(data: Any, *, functions: Any = None) -> Any:
         return {k: decode(v, functions=functions) for k, v in data["$dict"].items()}
     if "$dtype" in data:
         dtype = np.dtype(str(data["$dtype"]))
-        if dtype.kind not in PLAIN_KINDS or dtype.fields is not None:
-            raise Refused(f"the dtype {dtype}")
+        _plain_dtype(dtype, f"the dtype {dtype}")
         return dtype.type if data.get("type") else dtype
     if "$slice" in data:
         return slice(*(decode(v) for v in data["$slice"]))

@@ -33,12 +33,10 @@ _here = _os.path.dirname(_os.path.abspath(__file__))  # noqa: F821 (set by trait
 if _os.path.isdir(_os.path.join(_here, "autograder")) and _here not in _sys.path:
     _sys.path.insert(0, _here)
 if _os.environ.get("COURSE_JUDGE", "1") != "0":
-    import tempfile as _tempfile  # noqa: E402
-
     from autograder.judge import harden_autograde as _harden  # noqa: E402
 
-    _judge = _harden(c, _os.path.join(_tempfile.gettempdir(), f"course-judge-{_os.getuid()}"),
-                     hide=[_here], once=True)
+    # The kernelspec goes to a folder of this process only (None), removed at its exit.
+    _judge = _harden(c, None, hide=[_here], once=True)
     if not _judge["sandbox"]:
         print(f"[course] WARNING: {_judge['message']}", file=_sys.stderr)
 

@@ -646,14 +646,42 @@ _DONE: dict = {}
 _SECTIONS = ("Execute", "SandboxExecute", "LimitOutput")
 
 
-def harden_autograde(config, workdir: Path, limits=None, hide=(), *, env=None, once=False) -> dict:
+_PRIVATE: list[Path] = []
+
+
+def _private_workdir() -> Path:
+    """A folder of this process only (removed at exit); folders of dead processes go first.
+
+    Two grading processes must never share the folder the kernelspec is written to: each
+    one's kernelspec names its own run folder, and a kernel started from the other's spec
+    waits on sockets nobody listens to (a fresh-clone run hung 300 s on that).
+    """
+    if _PRIVATE:
+        return _PRIVATE[0]
+    import atexit
+    import shutil
+
+    base = Path(tempfile.gettempdir())
+    for old in base.glob(f"course-judge-{os.getuid()}-*"):
+        pid = old.name.rsplit("-", 2)[-2] if old.name.count("-") >= 4 else ""
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            shutil.rmtree(old, ignore_errors=True)
+    path = Path(tempfile.mkdtemp(prefix=f"course-judge-{os.getuid()}-{os.getpid()}-", dir=base))
+    atexit.register(shutil.rmtree, path, True)
+    _PRIVATE.append(path)
+    return path
+
+
+def harden_autograde(config, workdir: Path | None = None, limits=None, hide=(), *, env=None,
+                     once=False) -> dict:
     """Sandbox, limits and the judge in nbgrader's Autograde chain (edits ``config``).
 
     Parameters
     ----------
     config : traitlets.config.Config
-    workdir : Path
-        A folder of this grading process (the kernelspec goes there).
+    workdir : Path or None
+        A folder of this grading process only (the kernelspec goes there); None: a private
+        folder made for this process and removed at its exit.
     limits : autograder.sandbox.Limits, optional
     hide : sequence of Path
         Folders hidden from the kernel (see :func:`autograder.sandbox.configure`).
@@ -674,7 +702,13 @@ def harden_autograde(config, workdir: Path, limits=None, hide=(), *, env=None, o
 
     from autograder import sandbox
 
-    key = (str(Path(workdir).resolve()), repr(limits), tuple(map(str, hide)), repr(env))
+    if workdir is None:  # one folder per set of arguments: each has its own kernelspec
+        import hashlib
+
+        digest = hashlib.sha1(repr((repr(limits), tuple(map(str, hide)), repr(env))).encode())
+        workdir = _private_workdir() / digest.hexdigest()[:12]
+    workdir = Path(workdir)
+    key = (str(workdir.resolve()), repr(limits), tuple(map(str, hide)), repr(env))
     if once and key in _DONE:
         sections, chain, answer = _DONE[key]
         for name, values in sections.items():

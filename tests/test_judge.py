@@ -507,3 +507,33 @@ def test_plain_nbgrader_autograde_command_is_judged(tmp_path, judged):
     with Gradebook(course.db_url) as gb:
         score = gb.find_submission("mini", "mallory").score
     assert score == 0  # a blank notebook whose shell swallows errors: nothing, both ways
+
+
+def test_each_process_and_course_gets_its_own_kernelspec(tmp_path):
+    """The course's nbgrader_config.py never shares a kernelspec folder between grading
+    processes (a kernel started from another process's spec waited 300 s on sockets that
+    process listens to), nor between two courses graded in one process."""
+    import json
+    import subprocess
+
+    import shutil
+
+    probe = (
+        "import json, sys\n"
+        "from traitlets.config.loader import PyFileConfigLoader\n"
+        "out = [PyFileConfigLoader('nbgrader_config.py', path=root).load_config()"
+        ".SandboxExecute.kernel_dirs[0] for root in sys.argv[1:]]\n"
+        "print(json.dumps(out))\n")
+    roots = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        shutil.copy(ROOT / "nbgrader_config.py", tmp_path / name / "nbgrader_config.py")
+        roots.append(str(tmp_path / name))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), COURSE_JUDGE="1")
+    runs = [subprocess.Popen([sys.executable, "-c", probe, *roots], cwd=tmp_path, env=env,
+                             stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    folders = [json.loads(run.communicate(timeout=300)[0].strip().splitlines()[-1]) for run in runs]
+    assert all(run.returncode == 0 for run in runs)
+    every = [f for pair in folders for f in pair]
+    assert len(set(every)) == 4, every  # two processes x two courses
+    assert all(not Path(f).exists() for f in every), "a process left its folder behind"

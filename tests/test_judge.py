@@ -514,9 +514,8 @@ def test_each_process_and_course_gets_its_own_kernelspec(tmp_path):
     processes (a kernel started from another process's spec waited 300 s on sockets that
     process listens to), nor between two courses graded in one process."""
     import json
-    import subprocess
-
     import shutil
+    import subprocess
 
     probe = (
         "import json, sys\n"

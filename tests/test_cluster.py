@@ -26,7 +26,7 @@ import nbformat
 import pytest
 
 from autograder.answers import Answers, make_submission, read_answers
-from autograder.cli import grade_class, write_examples
+from autograder.cli import grade_class
 from autograder.nbg import sqlite_url
 from autograder.paths import EXAMPLES, ROOT
 
@@ -161,16 +161,22 @@ def _selected() -> list[str]:
     return classbuild.selected_assignments()
 
 
-def _example_class(out: Path, names: list[str]) -> Path:
-    """The bundled example class, plus a few hostile students of the first notebook."""
-    write_examples(out, names)
+def _example_class(out: Path, graded_class, names: list[str]) -> list[str]:
+    """The bundled example class, copied from the shared graded class (tests/conftest.py),
+    plus a few hostile students of the first notebook; returns the example students."""
+    examples = [e["student"] for e in graded_class.entries
+                if e["kind"] == "example" and e["assignment"] in names]
+    for e in graded_class.entries:
+        if e["student"] in examples:
+            shutil.copytree(graded_class.incoming / e["student"] / e["assignment"],
+                            out / e["student"] / e["assignment"])
     if A01 in names:
         for student in HOSTILE:
             nb = make_submission(A01, read_answers(EXAMPLES / "hostile" / A01 / f"{student}.py"))
             target = out / student / A01 / f"{A01}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, target)
-    return out
+    return sorted(set(examples))
 
 
 #: A grading process's private course folder (/tmp/autograder-grader-PID-XXXXXXXX), which
@@ -192,10 +198,11 @@ def _read_csv(path: Path) -> list[dict]:
     return rows
 
 
-def _grade_table(db: Path) -> list[tuple]:
+def _grade_table(db: Path, students=None) -> list[tuple]:
+    """The gradebook's grades (of ``students`` only, when given)."""
     con = sqlite3.connect(db)
     try:
-        return sorted(con.execute(
+        rows = sorted(con.execute(
             "SELECT student.id, notebook.name, base_cell.name, grade_cells.max_score, "
             "grade.auto_score, grade.manual_score, grade.needs_manual_grade FROM grade "
             "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
@@ -206,6 +213,7 @@ def _grade_table(db: Path) -> list[tuple]:
             "JOIN grade_cells ON grade_cells.id = base_cell.id").fetchall())
     finally:
         con.close()
+    return rows if students is None else [r for r in rows if r[0] in students]
 
 
 def _grade(incoming: Path, ws: Path, names: list[str], **kwargs):
@@ -215,14 +223,34 @@ def _grade(incoming: Path, ws: Path, names: list[str], **kwargs):
 
 
 @pytest.fixture(scope="module")
-def example_class(tmp_path_factory):
-    """The example class and its grades from the default local workers."""
+def example_class(tmp_path_factory, graded_class):
+    """The example class, and its grades from the local workers: the shared graded class
+    (tests/conftest.py) graded these very notebooks, so they are not graded again here."""
     root = tmp_path_factory.mktemp("cluster")
     names = _selected()
-    incoming = _example_class(root / "incoming", names)
-    ws = root / "local"
-    _, results = _grade(incoming, ws, names)
-    return {"root": root, "incoming": incoming, "names": names, "ws": ws, "results": results}
+    incoming = root / "incoming"
+    students = _example_class(incoming, graded_class, names)
+    local_csv = [r for r in _read_csv(graded_class.workspace / "grades.csv")
+                 if r["student"] in students]
+    local_table = _grade_table(graded_class.workspace / "gradebook.db", set(students))
+    results = {(s, a): graded_class.results[(s, a)] for s, a in graded_class.results
+               if s in students}
+    hostile = [s for s in HOSTILE if (incoming / s).exists()]
+    return {"root": root, "incoming": incoming, "names": names, "students": students,
+            "hostile": hostile, "csv": local_csv, "table": local_table, "results": results}
+
+
+def _same_as_local(example_class, ws: Path, names, students=None) -> None:
+    """grades.csv and the gradebook of ``ws`` equal the local run's, for the example
+    students graded there (``students``, default: all of them)."""
+    students = set(example_class["students"] if students is None else students)
+    got = [r for r in _read_csv(ws / "grades.csv") if r["student"] in students]
+    want = [r for r in example_class["csv"] if r["student"] in students and r["assignment"] in names]
+    assert got == want
+    table = [r for r in example_class["table"] if r[0] in students]
+    if set(names) != set(example_class["names"]):
+        table = [r for r in table if r[1] in names]
+    assert _grade_table(ws / "gradebook.db", students) == table
 
 
 def test_a_real_two_worker_cluster_gives_exactly_the_local_grades(example_class, tmp_path):
@@ -234,11 +262,12 @@ def test_a_real_two_worker_cluster_gives_exactly_the_local_grades(example_class,
         assert len(cluster.wait_for_workers(2)) == 2
         logs = sorted((tmp_path / "dask").rglob("autograder-*.log"))
         assert logs, "the Dask workers' grading processes left no log"
-    local = example_class["ws"]
-    assert _read_csv(ws / "grades.csv") == _read_csv(local / "grades.csv")
-    assert _grade_table(ws / "gradebook.db") == _grade_table(local / "gradebook.db")
+    _same_as_local(example_class, ws, names)
     assert all(r.ok for r in results.values()), [r for r in results.values() if not r.ok]
-    assert set(results) == set(example_class["results"])
+    everyone = set(example_class["results"]) | {(s, A01) for s in example_class["hostile"]}
+    assert set(results) == everyone
+    for student in example_class["hostile"]:  # graded, and recorded in the gradebook
+        assert _grade_table(ws / "gradebook.db", {student}), student
     # Every submission was graded on the cluster, and its feedback written here.
     for student, assignment in results:
         assert (ws / "feedback" / student / assignment / f"{assignment}.html").exists()
@@ -270,11 +299,11 @@ def test_a_worker_killed_mid_notebook_loses_nothing(example_class, tmp_path):
               "the killed worker's grading processes to end", timeout=60)
     assert "error" not in out, out.get("error")
     _, results = out["graded"]
-    local = {k: v for k, v in example_class["results"].items() if k[1] in names}
-    assert set(results) == set(local), "every submission graded, once"
+    local = {k for k in example_class["results"] if k[1] in names}
+    local |= {(s, A01) for s in example_class["hostile"] if A01 in names}
+    assert set(results) == local, "every submission graded, once"
     assert all(r.ok for r in results.values()), [r for r in results.values() if not r.ok]
-    want = [r for r in _read_csv(example_class["ws"] / "grades.csv") if r["assignment"] in names]
-    assert _read_csv(ws / "grades.csv") == want
+    _same_as_local(example_class, ws, names)
     # Each submission is in the gradebook once, with every grade cell once.
     table = _grade_table(ws / "gradebook.db")
     assert len(table) == len({row[:3] for row in table})
@@ -354,13 +383,14 @@ def test_a_local_cluster_started_by_the_pipeline(example_class, tmp_path):
     """``--cluster local:N``: a LocalCluster of N worker processes, started and stopped."""
     names = [A01] if A01 in example_class["names"] else example_class["names"][:1]
     incoming = tmp_path / "incoming"
-    for student in ("perfect", "no_flip"):
+    two = [s for s in example_class["students"] if (example_class["incoming"] / s / names[0]).exists()]
+    two = [s for s in two if s.endswith(("-perfect", "-blank"))] or two[:2]
+    for student in two:
         shutil.copytree(example_class["incoming"] / student / names[0], incoming / student / names[0])
     _, results = _grade(incoming, tmp_path / "ws", names, cluster="local:1")
+    assert set(results) == {(s, names[0]) for s in two}
     assert all(r.ok for r in results.values())
-    want = [r for r in _read_csv(example_class["ws"] / "grades.csv")
-            if r["assignment"] in names and r["student"] in ("perfect", "no_flip")]
-    assert _read_csv(tmp_path / "ws" / "grades.csv") == want
+    _same_as_local(example_class, tmp_path / "ws", names, two)
 
 
 @pytest.mark.parametrize("spec", ["local:0", "local:two"])

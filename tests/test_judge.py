@@ -25,7 +25,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.answers import Answers, make_submission, read_answers  # noqa: E402
+from autograder.answers import Answers, make_submission  # noqa: E402
 from autograder.paths import EXAMPLES  # noqa: E402
 
 NB01 = "01_convolution_by_hand"
@@ -448,10 +448,20 @@ def _examples() -> list[Path]:
 
 
 @pytest.mark.parametrize("example", _examples(), ids=lambda p: p.stem)
-def test_nb01_examples_same_grades_as_stock_nbgrader(course, example):
-    nb = make_submission(NB01, read_answers(example), release=_release(course, NB01))
-    judged, graded = course.grade(NB01, f"ex_{example.stem}", nb)
+def test_nb01_examples_same_grades_as_stock_nbgrader(course, example, graded_class):
+    """The judged grades (the shared graded class, tests/conftest.py, graded these very
+    notebooks with the course's pipeline) equal stock nbgrader's in-kernel tests'."""
+    if NB01 not in graded_class.assignments:
+        pytest.skip(f"{NB01} is not in COURSE_ASSIGNMENTS")
+    from autograder.cells import parse_grade_id
+
+    student = f"01-ex-{example.stem}"
+    judged = {key: pts for key, (pts, _) in graded_class.parts(student, NB01).items()}
+    assert judged, f"{student} is not in the graded class"
+    graded = nbformat.read(graded_class.autograded(student, NB01), as_version=4)
+    nb = nbformat.read(graded_class.incoming / student / NB01 / f"{NB01}.ipynb", as_version=4)
     plain, plain_nb = course.grade(NB01, f"plain_{example.stem}", nb, judged=False)
+    plain = {parse_grade_id(gid): pts for gid, pts in plain.items()}
     assert judged == plain, (_text(graded), _text(plain_nb))
     # No hidden-test line in any output of the judged notebook.
     assert "BEGIN HIDDEN TESTS" not in _text(graded)

@@ -130,30 +130,39 @@ def dependencies(assignment: str) -> dict[str, set[str]]:
 def variant_groups(assignment: str) -> list[tuple[str, list[Variant]]]:
     """Variants packed into as few submissions as is safe.
 
-    Variants of one kind go in one submission only when their functions are independent:
-    no function's test can reach another one of the group (through the instructor's
-    code, the variant's own code or the test cell). So each function's test sees only its
-    own variant, and the rest of the notebook is the instructor's solution.
+    One variant per function in a submission, and no test may see another variant's
+    wrong code: a variant joins a group only when its own test cannot reach (through the
+    instructor's code, the variant's own code or the test cell) any wrong member of the
+    group, and, when it is wrong itself, no member's test can reach it. Correct variants
+    may be reached: they stand in for the instructor's solution, so every test sees its
+    own function's variant and otherwise code that is right. A wrong variant's loss is its
+    own; a correct one keeps its points whatever else shares the notebook.
     """
     deps = dependencies(assignment)
     names = set(deps)
-    groups: list[tuple[str, list[Variant], set[str]]] = []
-    for function, kind, label, code, parts, keeps in variant_sections(assignment):
-        reach = deps.get(function, set()) | (_refs(code, names) - {function})
-        for k, members, functions in groups:
-            if k != kind or function in functions:
+
+    def reach(v: Variant) -> set[str]:
+        return deps.get(v.function, set()) | (_refs(v.code, names) - {v.function})
+
+    groups: list[list[Variant]] = []
+    # Wrong variants first, then the correct ones fill the groups they fit in.
+    sections = sorted(variant_sections(assignment), key=lambda s: s[1] != "wrong")
+    for function, kind, label, code, parts, keeps in sections:
+        v = Variant(function, kind, label, code, parts=parts, keeps=keeps)
+        for members in groups:
+            wrong = {m.function for m in members if m.kind == "wrong"}
+            if function in {m.function for m in members} or reach(v) & wrong:
                 continue
-            if reach & functions or any(function in deps.get(m.function, set()) |
-                                        _refs(m.code, {function}) for m in members):
+            if kind == "wrong" and any(function in reach(m) for m in members):
                 continue
-            members.append(Variant(function, kind, label, code, parts=parts, keeps=keeps))
-            functions.add(function)
+            members.append(v)
             break
         else:
-            groups.append((kind, [Variant(function, kind, label, code, parts=parts, keeps=keeps)],
-                           {function}))
+            groups.append([v])
     out = []
-    for i, (kind, members, _) in enumerate(groups):
+    for i, members in enumerate(groups):
+        kinds = {m.kind for m in members}
+        kind = kinds.pop() if len(kinds) == 1 else "mixed"
         student = f"{assignment[:2]}-g{i:02d}-{kind}"
         out.append((student, [Variant(m.function, m.kind, m.label, m.code, student, m.parts, m.keeps)
                               for m in members]))
@@ -173,7 +182,8 @@ def build(out: Path, names: list[str] | None = None) -> list[Entry]:
             plan.append((Entry(f"{prefix}-ex-{path.stem}", name, "example", label=path.stem),
                          read_answers(path)))
         for student, members in variant_groups(name):
-            plan.append((Entry(student, name, members[0].kind,
+            kinds = {m.kind for m in members}
+            plan.append((Entry(student, name, kinds.pop() if len(kinds) == 1 else "mixed",
                                ",".join(m.function for m in members),
                                " | ".join(m.label for m in members)),
                          Answers(use_solutions=True, cells={m.function: m.code for m in members})))

@@ -33,7 +33,8 @@ def _variant_params():
 
 
 def _group_params():
-    return [pytest.param(name, student, [m.function for m in members], id=student)
+    return [pytest.param(name, student, [m.function for m in members if m.kind == "wrong"],
+                         id=student)
             for name in ASSIGNMENTS for student, members in variant_groups(name)]
 
 
@@ -100,16 +101,20 @@ def test_variant(graded_class, assignment, student, function, kind, parts, keeps
             got, most = by_part[(function, part)]
             assert got == most, (f"{function} lost its {part} part ({got}/{most}), which this variant "
                                  f"gets right: that part grades a rule it does not check; parts: {by_part}")
-    else:
-        lost = {f: s for f, s in scores.items() if s[0] < s[1]}
-        assert not lost, f"a correct {function} lost points: {lost}"
+    else:  # (the rest of its notebook: test_variant_group_leaves_the_rest_of_the_notebook_intact)
+        points, possible = scores[function]
+        assert points == possible, (f"a correct {function} lost points ({points}/{possible}): "
+                                    f"{graded_class.parts(student, assignment)}")
 
 
-@pytest.mark.parametrize("assignment,student,functions", _group_params())
+@pytest.mark.parametrize("assignment,student,wrong", _group_params())
 def test_variant_group_leaves_the_rest_of_the_notebook_intact(graded_class, assignment, student,
-                                                              functions):
-    """Variants share a submission only when independent: everything their tests cannot
-    reach keeps full points (a crash or leak from one variant would show here)."""
+                                                              wrong):
+    """Variants share a submission only when no test can reach another's wrong code:
+    every function but the wrong variants and those whose tests reach them keeps full
+    points, the correct variants' included (a crash or leak from one variant would show
+    here)."""
+    functions = wrong
     deps = dependencies(assignment)
     scores = graded_class.scores(student, assignment)
     assert scores, f"{student} was not graded: {_explain(graded_class, student, assignment)}"

@@ -130,13 +130,14 @@ def dependencies(assignment: str) -> dict[str, set[str]]:
 def variant_groups(assignment: str) -> list[tuple[str, list[Variant]]]:
     """Variants packed into as few submissions as is safe.
 
-    One variant per function in a submission, and no test may see another variant's
-    wrong code: a variant joins a group only when its own test cannot reach (through the
-    instructor's code, the variant's own code or the test cell) any wrong member of the
-    group, and, when it is wrong itself, no member's test can reach it. Correct variants
-    may be reached: they stand in for the instructor's solution, so every test sees its
-    own function's variant and otherwise code that is right. A wrong variant's loss is its
-    own; a correct one keeps its points whatever else shares the notebook.
+    One variant per function in a submission. A wrong variant's test sees only the
+    instructor's code besides the variant (its test cannot reach, through the
+    instructor's code, the variant's own code or the test cell, any other member), and no
+    test of another member reaches a wrong variant. A correct variant may reach other
+    correct ones, never a wrong one. (A correct variant is not the instructor's code: a
+    fast correct conv2d would let a wrong conv2d_fast that calls conv2d pass its speed
+    part, so a wrong variant never reaches one.) A wrong variant's loss is its own; a
+    correct one keeps its points whatever else shares the notebook.
     """
     deps = dependencies(assignment)
     names = set(deps)
@@ -150,10 +151,11 @@ def variant_groups(assignment: str) -> list[tuple[str, list[Variant]]]:
     for function, kind, label, code, parts, keeps in sections:
         v = Variant(function, kind, label, code, parts=parts, keeps=keeps)
         for members in groups:
+            functions = {m.function for m in members}
             wrong = {m.function for m in members if m.kind == "wrong"}
-            if function in {m.function for m in members} or reach(v) & wrong:
+            if function in functions or reach(v) & (functions if kind == "wrong" else wrong):
                 continue
-            if kind == "wrong" and any(function in reach(m) for m in members):
+            if any(function in reach(m) for m in members if kind == "wrong" or m.kind == "wrong"):
                 continue
             members.append(v)
             break

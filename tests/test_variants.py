@@ -139,7 +139,7 @@ def test_example_class_grades_as_described(graded_class, assignment):
         f"{prefix}-solution", assignment)
 
 
-def test_rule_skipping_students_keep_the_maths(graded_class):
+def test_example_rule_skippers_keep_the_maths(graded_class):
     """Issue 16: the skips_the_rules students (right maths, no float64 conversion, no argument
     checks) keep every computation part, score more than 0 on every graded function, and
     together keep at least half the course's points (of the assignments selected).

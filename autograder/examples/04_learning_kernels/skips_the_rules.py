@@ -1,8 +1,10 @@
 """Fay's maths is right everywhere, but she skipped the rules the text states: she never
 converts her inputs to float64 and never checks her arguments (a target of the wrong
 shape broadcasts, eps <= 0 is not refused, fit_kernel with steps=0 raises nothing).
-She keeps every computation part; what else she keeps or loses is only what falls out
-of her code (the provided correlate_valid converts to float64 for her)."""
+She keeps every computation part and scores 16/22: she loses the dtypes parts of mse
+and numerical_gradient and the bad-input parts of mse, loss_and_grad,
+numerical_gradient and fit_kernel; the provided correlate_valid converts to float64 for
+her, and sliding_window_view and lstsq refuse bad shapes for least_squares_kernel."""
 # %% all: solution
 # %% mse
 def mse(prediction, target):

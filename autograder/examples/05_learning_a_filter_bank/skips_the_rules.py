@@ -1,8 +1,8 @@
 """Fay's maths is right everywhere, but she skipped the rules the text states: her
 conv2d_backward never converts its inputs to float64 (a float32 or uint8 input keeps
 its dtype) and never checks the shapes (only what SciPy itself refuses raises). Her
-training loop follows the table. She keeps every computation part; what else she keeps
-or loses is only what falls out of her code."""
+training loop follows the table. She keeps every computation part and scores 8/10:
+conv2d_backward loses its dtypes and bad-input parts (2/4), train keeps all 6."""
 # %% all: solution
 # %% conv2d_backward
 def conv2d_backward(x, weights, grad_out):

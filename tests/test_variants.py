@@ -142,3 +142,35 @@ def test_example_class_grades_as_described(graded_class, assignment):
             assert 0 <= got < possible, f"{e['student']} has mistakes but got {got}/{possible}"
     assert graded_class.total(f"{prefix}-ex-perfect", assignment) == graded_class.total(
         f"{prefix}-solution", assignment)
+
+
+def test_example_rule_skippers_keep_the_maths(graded_class):
+    """Issue 16: the skips_the_rules students (right maths, no float64 conversion, no argument
+    checks) keep every computation part, score more than 0 on every graded function, and
+    together keep at least half the course's points (of the assignments selected).
+    Points come from the source notebooks' metadata, never literals."""
+    kept = course_total = 0.0
+    for assignment in ASSIGNMENTS:
+        student = f"{assignment[:2]}-ex-skips_the_rules"
+        assert any(e["student"] == student for e in graded_class.entries), (
+            f"{assignment}: needs an example student skips_the_rules.py")
+        expected = function_parts(source_notebook(assignment))
+        by_part = graded_class.parts(student, assignment)
+        assert by_part, f"{student} was not graded: {_explain(graded_class, student, assignment)}"
+        for function, parts in expected.items():
+            for part, most in parts.items():
+                assert by_part.get((function, part), (None, None))[1] == most, (
+                    f"{assignment}: {function}/{part} graded out of {by_part.get((function, part))}, "
+                    f"the source notebook says {most}")
+            got, _ = by_part[(function, "computation")]
+            assert got == parts["computation"], (
+                f"{assignment}: {student} lost the computation part of {function} "
+                f"({got}/{parts['computation']}): its hidden tests check a rule, not the maths; "
+                f"parts: {by_part}")
+            function_points = sum(by_part[(function, part)][0] for part in parts)
+            assert function_points > 0, f"{assignment}: {student} scores 0 on {function}: {by_part}"
+            kept += function_points
+            course_total += sum(parts.values())
+    assert course_total > 0
+    assert kept >= course_total / 2, (
+        f"the rule-skipping students keep {kept}/{course_total}, less than half")

@@ -3,7 +3,8 @@
 Under the course's grader a test cell never runs in the student's kernel. The judge runs
 it in the grader's process, and each call of a student's function there is one request
 to this module, loaded in the kernel when it starts (an IPython extension, as the
-sandbox loads extensions). For each test cell the grader runs one silent cell::
+sandbox loads extensions). For each test cell (or run of adjacent test cells: the kernel
+runs nothing between them) the grader runs one silent cell::
 
     __import__('autograder.agent').agent.session('<run dir>/judge-XXXX.sock')
 
@@ -26,7 +27,7 @@ references. A student can make this module return anything, which is no more tha
 function returning anything -- except for the two facts only the kernel can observe:
 
 * **by hand** (a call inside ``by_hand()``): it runs in a forked child of the kernel (one
-  per test cell, ended with the session) in which SciPy's compiled code is unmapped
+  per session, ended with it) in which SciPy's compiled code is unmapped
   (``mprotect(PROT_NONE)`` on every executable mapping of a file under ``/scipy/``:
   reached through a list, a class, ``functools.partial`` or a thread, it ends the child
   with SIGSEGV, which is reported as the violation), the code of ``numpy.pad``/

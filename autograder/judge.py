@@ -350,6 +350,7 @@ def judge_class() -> type:
             try:
                 return super().preprocess(nb, resources, km)
             finally:
+                self._drop_session()  # none is left open; this is only a safety net
                 if self._judge is not None and resources is not None:
                     resources.setdefault("judge", {}).update(self._judge.stats())
 
@@ -400,6 +401,14 @@ def judge_class() -> type:
             except _KernelHung as err:
                 self._stop(cell, "CellTimeoutError", str(err))
             return cell, self.resources
+
+        def _next_code_cell_judged(self, index: int) -> bool:
+            """Whether the next code cell is judged too: then the kernel runs nothing in
+            between, and the session (and its by-hand child) serves that cell as well."""
+            for cell in self.nb.cells[index + 1:]:
+                if cell.cell_type == "code":
+                    return self._is_judged(cell)
+            return False
 
         def _run_trusted_upto(self, index: int) -> dict:
             if self._trusted_ns is None:
@@ -474,7 +483,8 @@ def judge_class() -> type:
                         error = err
             finally:
                 JUDGE.reset(token)
-                self.close_session()
+                if not self._next_code_cell_judged(index):
+                    self.close_session()
                 self._judge.cell_seconds += time.perf_counter() - started
             text = out.getvalue()
             if len(text) > MAX_STDOUT:

@@ -491,12 +491,14 @@ def conv2d_backward(x, weights, grad_out):
 
 def test_own_superset_of_a_read_only_function_keeps_full_marks(tmp_path):
     from autograder.cells import function_parts
+    from autograder.integrity import scan
     from autograder.nbg import generate_into
     from autograder.paths import source_notebook
 
     course = Course(tmp_path / "course", nb01=False)
     generate_into(course.root, [NB05], db_url=course.db_url)
     nb = make_submission(NB05, OWN_CONV2D, release=_release(course, NB05))
+    assert scan(nb, assignment=NB05) == []  # not flagged: the tests run with the read-only one
     full = {f"test_{f}__{part}": float(points)
             for f, parts in function_parts(source_notebook(NB05)).items()
             for part, points in parts.items()}

@@ -3,12 +3,14 @@
 Under the course's grader a test cell never runs in the student's kernel. The judge runs
 it in the grader's process, and each call of a student's function there is one request
 to this module, loaded in the kernel when it starts (an IPython extension, as the
-sandbox loads extensions). For each test cell the grader runs one silent cell::
+sandbox loads extensions). For each test cell (or run of adjacent test cells: the kernel
+runs nothing between them) the grader runs one silent cell::
 
     __import__('autograder.agent').agent.session('<run dir>/judge-XXXX.sock')
 
-which connects to the grader's Unix socket and answers requests (length-prefixed JSON)
-until the grader says goodbye: calls run in the kernel's main thread, as a cell does.
+which connects to the grader's Unix socket and answers requests (length-prefixed JSON,
+arrays' bytes after it as they are, see :func:`_send`) until the grader says goodbye:
+calls run in the kernel's main thread, as a cell does.
 (:func:`serve` answers one base64 request, for ``user_expressions``.)
 
 Arrays travel as dtype, shape and raw bytes (numbers and booleans only: nothing is
@@ -25,7 +27,7 @@ references. A student can make this module return anything, which is no more tha
 function returning anything -- except for the two facts only the kernel can observe:
 
 * **by hand** (a call inside ``by_hand()``): it runs in a forked child of the kernel (one
-  per test cell, ended with the session) in which SciPy's compiled code is unmapped
+  per session, ended with it) in which SciPy's compiled code is unmapped
   (``mprotect(PROT_NONE)`` on every executable mapping of a file under ``/scipy/``:
   reached through a list, a class, ``functools.partial`` or a thread, it ends the child
   with SIGSEGV, which is reported as the violation), the code of ``numpy.pad``/
@@ -72,10 +74,15 @@ class Refused(TypeError):
 # Plain data <-> JSON (shared with the grader: autograder/judge.py imports these)
 # --------------------------------------------------------------------------------------
 
+class Raw(bytes):
+    """An array's bytes: sent as they are after the JSON of a message (see :func:`_send`),
+    as base64 text in :func:`pack`. Read only with ``np.frombuffer`` of a plain dtype."""
+
+
 def _npy(arr: np.ndarray) -> dict:
     """An array as dtype, shape and raw bytes (no pickle, no header to parse)."""
     return {"dtype": arr.dtype.str, "shape": list(arr.shape),  # tobytes(): C order, 0-d kept
-            "data": base64.b64encode(arr.tobytes(order="C")).decode("ascii")}
+            "data": Raw(arr.tobytes(order="C"))}
 
 
 def _plain_dtype(dtype: np.dtype, what: str) -> np.dtype:
@@ -89,7 +96,8 @@ def _unnpy(form: dict) -> np.ndarray:
     dtype = np.dtype(str(form["dtype"]))
     _plain_dtype(dtype, f"an array of dtype {dtype}")
     shape = tuple(int(n) for n in form["shape"])
-    data = base64.b64decode(form["data"])
+    data = form["data"]
+    data = bytes(data) if type(data) in (bytes, Raw) else base64.b64decode(str(data))
     return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
 
 
@@ -147,6 +155,8 @@ def decode(data: Any, *, functions: Any = None) -> Any:
     """The inverse of :func:`encode`; ``functions(form)`` rebuilds a callable form."""
     if isinstance(data, list):
         return [decode(v, functions=functions) for v in data]
+    if type(data) is Raw:
+        raise Refused("bytes outside an array")
     if not isinstance(data, dict):
         return data
     if "$nd" in data:
@@ -170,8 +180,14 @@ def decode(data: Any, *, functions: Any = None) -> Any:
     raise Refused(f"unknown data form {sorted(data)}")
 
 
+def _as_base64(value: Any) -> str:
+    if type(value) is Raw:
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"not JSON data: {type(value).__name__}")
+
+
 def pack(obj: Any) -> str:
-    return base64.b64encode(json.dumps(obj).encode("utf-8")).decode("ascii")
+    return base64.b64encode(json.dumps(obj, default=_as_base64).encode("utf-8")).decode("ascii")
 
 
 def unpack(text: str) -> Any:
@@ -249,18 +265,25 @@ def _call(name: str, args: list, kwargs: dict) -> dict:
     if func is None:
         return {"error": "NameError", "base": "NameError", "message": f"name {name!r} is not defined"}
     before = {}
+    spent = None
     try:
         args = decode(args, functions=_function_from)
         kwargs = decode(kwargs, functions=_function_from)
         # The caller's arrays: a function that writes into them must be seen doing it.
         before = {("args", i): (a, a.copy()) for i, a in enumerate(args) if type(a) is np.ndarray}
         before.update({("kwargs", k): (a, a.copy()) for k, a in kwargs.items() if type(a) is np.ndarray})
-        out = func(*args, **kwargs)
-        reply = _result(_plain_now(out))
+        start = _perf_counter()
+        try:
+            out = _plain_now(func(*args, **kwargs))
+        finally:
+            spent = _perf_counter() - start
+        reply = _result(out)
     except BaseException as err:  # noqa: BLE001 -- SystemExit, KeyboardInterrupt too: reported
         if isinstance(err, KeyboardInterrupt):
             raise
         reply = _error(err)
+    if spent is not None:
+        reply["t"] = spent  # seconds inside the student's call (for the benchmark only)
     changed = {f"{where}:{key}": _npy(now) for (where, key), (now, was) in before.items()
                if now.shape == was.shape and not np.array_equal(now, was, equal_nan=True)}
     if changed:
@@ -345,25 +368,67 @@ def _unmap_scipy() -> int:
     return count
 
 
+#: The most bytes one message may announce (JSON or one array): a garbled length from a
+#: student's kernel must not make the grader allocate without bound.
+MAX_MESSAGE = 1 << 31
+
+
 def _send(fd: int, obj: Any) -> None:
-    data = json.dumps(obj).encode("utf-8")
-    data = len(data).to_bytes(8, "little") + data
-    while data:
-        data = data[os.write(fd, data):]
+    """One message: 8-byte length, JSON, 4-byte count of arrays, each 8-byte length + bytes.
+
+    Arrays' bytes (:class:`Raw`) follow the JSON as they are, not as base64 text in it;
+    the JSON names them ``{"$raw": index}``.
+    """
+    blobs: list[bytes] = []
+
+    def raw(value):
+        if type(value) is Raw:
+            blobs.append(value)
+            return {"$raw": len(blobs) - 1}
+        raise TypeError(f"not JSON data: {type(value).__name__}")
+
+    data = json.dumps(obj, default=raw, separators=(",", ":")).encode("utf-8")
+    parts = [len(data).to_bytes(8, "little"), data, len(blobs).to_bytes(4, "little")]
+    for blob in blobs:
+        parts += [len(blob).to_bytes(8, "little"), blob]
+    if sum(map(len, parts)) < 1 << 16:  # most messages: one write
+        parts = [b"".join(parts)]
+    views = [memoryview(p) for p in parts if p]
+    while views:
+        sent = os.writev(fd, views[:1024])
+        while views and sent >= len(views[0]):
+            sent -= len(views[0])
+            views.pop(0)
+        if sent:
+            views[0] = views[0][sent:]
 
 
 def _recv(fd: int) -> Any:
     def exactly(n: int) -> bytes:
-        chunks, left = [], n
-        while left:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
+        if n > MAX_MESSAGE:
+            raise EOFError(f"a message of {n} bytes")
+        buf = bytearray(n)
+        view, got = memoryview(buf), 0
+        while got < n:
+            k = os.readv(fd, [view[got:]])
+            if not k:
                 raise EOFError
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+            got += k
+        return bytes(buf)
 
-    return json.loads(exactly(int.from_bytes(exactly(8), "little")))
+    text = exactly(int.from_bytes(exactly(8), "little"))
+    blobs = [exactly(int.from_bytes(exactly(8), "little"))
+             for _ in range(int.from_bytes(exactly(4), "little"))]
+
+    def hook(form: dict):
+        if len(form) == 1 and "$raw" in form:
+            index = form["$raw"]
+            if type(index) is not int or not 0 <= index < len(blobs):
+                raise ValueError("a message naming an array it does not carry")
+            return Raw(blobs[index])
+        return form
+
+    return json.loads(text, object_hook=hook)
 
 
 def _child_main(requests: int, replies: int) -> None:
@@ -491,6 +556,7 @@ def _speed(name: str, plan: list, reference: str) -> dict:
     t_ref = t_func = float("inf")
     results = []
     clock = _perf_counter
+    begin = clock()
     try:
         for args_list in plan:
             args_list = [decode(a, functions=_function_from) for a in args_list]
@@ -511,7 +577,7 @@ def _speed(name: str, plan: list, reference: str) -> dict:
         if isinstance(err, KeyboardInterrupt):
             raise
         return _error(err)
-    return {"ok": encoded}
+    return {"ok": encoded, "t": clock() - begin}
 
 
 def handle(req: dict) -> dict:

@@ -576,7 +576,11 @@ class _Checker(ast.NodeVisitor):
         if not self._module_binding(name):
             return
         if name in self.helpers:
-            if not (value_targets and value_targets <= self.helpers[name]):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not self.helpers[name]:
+                pass  # their own version of a function a read-only cell defines (notebook 03's
+                # conv2d with padding= in 05): the judge runs the tests with the read-only one
+                # and the student's functions with theirs (issue 14.5); not tampering
+            elif not (value_targets and value_targets <= self.helpers[name]):
                 self.flag(node, "test-helper",
                           f"rebinds `{name}`, which the tests use (tests run with the original)")
         if name in self.by_hand and value_targets and any(

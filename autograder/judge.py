@@ -152,8 +152,19 @@ class Judge:
     def __init__(self, executor):
         self.executor = executor
         self._by_hand: list[str] = []  # stack of `what`
+        # What the benchmark reports (benchmarks/bench_grading.py --judge): requests, their
+        # round trips, the seconds the agent says it spent inside the student's calls, and
+        # the grader's own work (trusted cells; test cells, round trips included).
         self.requests = 0
         self.seconds = 0.0
+        self.inside = 0.0
+        self.trusted_seconds = 0.0
+        self.cell_seconds = 0.0
+
+    def stats(self) -> dict:
+        return {"requests": self.requests, "seconds": round(self.seconds, 4),
+                "inside": round(self.inside, 4), "trusted_seconds": round(self.trusted_seconds, 4),
+                "cell_seconds": round(self.cell_seconds, 4)}
 
     # -- encoding ---------------------------------------------------------------------
 
@@ -183,10 +194,14 @@ class Judge:
     def request(self, req: dict) -> dict:
         start = time.perf_counter()
         try:
-            return self.executor.judge_request(req)
+            reply = self.executor.judge_request(req)
         finally:
             self.requests += 1
             self.seconds += time.perf_counter() - start
+        spent = reply.get("t") if isinstance(reply, dict) else None
+        if type(spent) is float and 0.0 <= spent:
+            self.inside += spent
+        return reply
 
     def _answer(self, name: str, reply: dict):
         if "refused" in reply:
@@ -335,9 +350,9 @@ def judge_class() -> type:
             try:
                 return super().preprocess(nb, resources, km)
             finally:
+                self._drop_session()  # none is left open; this is only a safety net
                 if self._judge is not None and resources is not None:
-                    resources.setdefault("judge", {}).update(
-                        requests=self._judge.requests, seconds=round(self._judge.seconds, 4))
+                    resources.setdefault("judge", {}).update(self._judge.stats())
 
         # -- which cells are the instructor's ---------------------------------------
 
@@ -387,9 +402,18 @@ def judge_class() -> type:
                 self._stop(cell, "CellTimeoutError", str(err))
             return cell, self.resources
 
+        def _next_code_cell_judged(self, index: int) -> bool:
+            """Whether the next code cell is judged too: then the kernel runs nothing in
+            between, and the session (and its by-hand child) serves that cell as well."""
+            for cell in self.nb.cells[index + 1:]:
+                if cell.cell_type == "code":
+                    return self._is_judged(cell)
+            return False
+
         def _run_trusted_upto(self, index: int) -> dict:
             if self._trusted_ns is None:
                 self._trusted_ns = {"__name__": "__judge__", "__builtins__": builtins}
+            start = time.perf_counter()
             for i in range(self._trusted_done + 1, index):
                 cell = self.nb.cells[i]
                 meta = cells.nbgrader_meta(cell)
@@ -397,6 +421,7 @@ def judge_class() -> type:
                         and not meta.get("solution") and self._instructor_cell(cell, False)):
                     self._exec_trusted(cell.source)
             self._trusted_done = max(self._trusted_done, index - 1)
+            self._judge.trusted_seconds += time.perf_counter() - start
             return self._trusted_ns
 
         def _exec_trusted(self, source: str) -> None:
@@ -427,6 +452,7 @@ def judge_class() -> type:
                 return
             ns = dict(self._run_trusted_upto(index))
             wanted = sorted(n for n in free_names(tree) if n not in ns)
+            started = time.perf_counter()
             try:
                 ns.update(self._judge.lookup(wanted))
             except _Abort as abort:
@@ -457,7 +483,9 @@ def judge_class() -> type:
                         error = err
             finally:
                 JUDGE.reset(token)
-                self.close_session()
+                if not self._next_code_cell_judged(index):
+                    self.close_session()
+                self._judge.cell_seconds += time.perf_counter() - started
             text = out.getvalue()
             if len(text) > MAX_STDOUT:
                 text = text[:MAX_STDOUT] + "\n... output truncated ...\n"

@@ -265,6 +265,11 @@ def later_run(tmp_path_factory):
             target = folder / answer_file.stem / assignment / f"{assignment}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(make_submission(assignment, read_answers(answer_file)), target)
+    from test_judge import NB05, OWN_CONV2D  # an honest student of 05: their own conv2d
+
+    target = folder / "own_conv2d" / NB05 / f"{NB05}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(make_submission(NB05, OWN_CONV2D), target)
     before = {p.name for p in Path("/tmp").iterdir()}
     proc = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", str(folder), "--assignment", *LATER,
@@ -292,6 +297,13 @@ def test_sandbox_attacks_earn_nothing_and_are_explained(later_run):
         if why not in said:
             problems.append(f"{student}: {why!r} not in {said[:400]!r}")
     assert not problems, "\n".join(problems)
+
+
+def test_own_superset_of_a_read_only_function_keeps_full_marks_unflagged(later_run):
+    """Issue 14.5 through the command line: notebook 03's conv2d(..., padding=) reused in 05."""
+    rows = _by_student(later_run["rows"], "05_learning_a_filter_bank")["own_conv2d"]
+    assert sum(r["points"] for r in rows.values()) == _total("05_learning_a_filter_bank"), rows
+    assert all(r["flags"] == "" and r["status"] != "failed" for r in rows.values()), rows
 
 
 def test_sandbox_attacks_leave_nothing_on_the_host(later_run):

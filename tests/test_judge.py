@@ -467,6 +467,57 @@ def test_nb01_examples_same_grades_as_stock_nbgrader(course, example, graded_cla
     assert "BEGIN HIDDEN TESTS" not in _text(graded)
 
 
+NB05 = "05_learning_a_filter_bank"
+
+#: Issue 14.5: a student reuses their own notebook-03 conv2d, a superset of notebook 05's
+#: read-only one (it takes ``padding=``), and builds conv2d_backward on it. Their conv2d
+#: shadows the provided one in the kernel; the tests (in the grader) use the instructor's.
+OWN_CONV2D = Answers(use_solutions=True, cells={"conv2d_backward": """\
+def conv2d(x, weights, bias=None, padding=0):
+    \"\"\"My notebook-03 layer: x (C, H, W), weights (F, C, kh, kw), zero padding.\"\"\"
+    x = np.asarray(x, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    ph, pw = (padding, padding) if np.ndim(padding) == 0 else padding
+    x = np.pad(x, ((0, 0), (ph, ph), (pw, pw)))
+    windows = sliding_window_view(x, weights.shape[2:], axis=(1, 2))
+    out = np.einsum("chwij,fcij->fhw", windows, weights)
+    return out if bias is None else out + np.asarray(bias, dtype=np.float64)[:, None, None]
+
+
+def conv2d_backward(x, weights, grad_out):
+    x = np.asarray(x, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    grad_out = np.asarray(grad_out, dtype=np.float64)
+    if x.ndim != 3 or weights.ndim != 4 or x.shape[0] != weights.shape[1]:
+        raise ValueError("x must be (C, H, W) and weights (F, C, kh, kw) with the same C")
+    (c, h, w), (f, _, kh, kw) = x.shape, weights.shape
+    if kh > h or kw > w or grad_out.shape != (f, h - kh + 1, w - kw + 1):
+        raise ValueError("the kernel does not fit or grad_out has not the output's shape")
+    grad_weights = np.stack([conv2d(x[i][None], grad_out[:, None]) for i in range(c)], axis=1)
+    grad_x = conv2d(grad_out, weights.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1], padding=(kh - 1, kw - 1))
+    return grad_x, grad_weights, grad_out.sum(axis=(1, 2))
+"""})
+
+
+def test_own_superset_of_a_read_only_function_keeps_full_marks(tmp_path):
+    from autograder.cells import function_parts
+    from autograder.integrity import scan
+    from autograder.nbg import generate_into
+    from autograder.paths import source_notebook
+
+    course = Course(tmp_path / "course", nb01=False)
+    generate_into(course.root, [NB05], db_url=course.db_url)
+    nb = make_submission(NB05, OWN_CONV2D, release=_release(course, NB05))
+    assert scan(nb, assignment=NB05) == []  # not flagged: the tests run with the read-only one
+    full = {f"test_{f}__{part}": float(points)
+            for f, parts in function_parts(source_notebook(NB05)).items()
+            for part, points in parts.items()}
+    judged, graded = course.grade(NB05, "own_conv2d", nb)
+    assert judged == full, _text(graded)[-3000:]
+    plain, plain_nb = course.grade(NB05, "own_conv2d_plain", nb, judged=False)
+    assert plain == full, _text(plain_nb)[-3000:]
+
+
 def test_plain_data_round_trip_keeps_types_and_refuses_the_rest():
     import numpy as np
 

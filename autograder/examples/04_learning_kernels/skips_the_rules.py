@@ -35,7 +35,7 @@ def fit_kernel(image, target, kernel_size=3, lr=0.1, steps=500, seed=0):
     """Fit a kernel_size x kernel_size kernel by gradient descent; return (kernel, losses)."""
     kernel = np.random.default_rng(seed).standard_normal((kernel_size, kernel_size)) * 0.1
     losses = []
-    for step in range(steps):
+    for _ in range(steps):
         loss, grad = loss_and_grad(kernel, image, target)
         losses.append(loss)
         kernel = kernel - lr * grad

@@ -22,7 +22,7 @@ def train(images, labels, n_filters=8, kernel_size=5, epochs=15, lr=0.5, batch_s
     rng = np.random.default_rng(seed)
     history = {"loss": [], "accuracy": [], "weights": [params["weights"].copy()]}
     n = len(images)
-    for epoch in range(epochs):
+    for _ in range(epochs):
         order = rng.permutation(n)
         total_loss = 0.0
         correct = 0

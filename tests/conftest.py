@@ -32,13 +32,18 @@ def _grade_test_class(where: Path) -> dict:
 
     from autograder.cli import grade_class
     from autograder.nbg import sqlite_url
+    from autograder.sandbox import Limits
 
     names = classbuild.selected_assignments()
     incoming = where / "incoming"
     entries = classbuild.build(incoming, names)
     workspace = where / "workspace"
+    # Generous time limits: the tests of the tests check points, and a correct but slow
+    # variant (notebook 05's explicit loops) must not lose a part to a busy machine's clock.
+    limits = Limits(cell_timeout=240, notebook_timeout=1200)
     rows, results = grade_class(incoming, workspace, names, sqlite_url(workspace / "gradebook.db"),
-                                workers=os.cpu_count() or 2, progress=False, quiet=True)
+                                workers=os.cpu_count() or 2, progress=False, quiet=True,
+                                limits=limits)
     return {
         "workspace": str(workspace),
         "incoming": str(incoming),

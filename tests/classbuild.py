@@ -127,6 +127,12 @@ def dependencies(assignment: str) -> dict[str, set[str]]:
     return closure
 
 
+def group_kind(members) -> str:
+    """``wrong`` or ``correct`` when every variant of a group is of that kind, else ``mixed``."""
+    kinds = {m.kind for m in members}
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
 def variant_groups(assignment: str) -> list[tuple[str, list[Variant]]]:
     """Variants packed into as few submissions as is safe.
 
@@ -163,9 +169,7 @@ def variant_groups(assignment: str) -> list[tuple[str, list[Variant]]]:
             groups.append([v])
     out = []
     for i, members in enumerate(groups):
-        kinds = {m.kind for m in members}
-        kind = kinds.pop() if len(kinds) == 1 else "mixed"
-        student = f"{assignment[:2]}-g{i:02d}-{kind}"
+        student = f"{assignment[:2]}-g{i:02d}-{group_kind(members)}"
         out.append((student, [Variant(m.function, m.kind, m.label, m.code, student, m.parts, m.keeps)
                               for m in members]))
     return out
@@ -184,8 +188,7 @@ def build(out: Path, names: list[str] | None = None) -> list[Entry]:
             plan.append((Entry(f"{prefix}-ex-{path.stem}", name, "example", label=path.stem),
                          read_answers(path)))
         for student, members in variant_groups(name):
-            kinds = {m.kind for m in members}
-            plan.append((Entry(student, name, kinds.pop() if len(kinds) == 1 else "mixed",
+            plan.append((Entry(student, name, group_kind(members),
                                ",".join(m.function for m in members),
                                " | ".join(m.label for m in members)),
                          Answers(use_solutions=True, cells={m.function: m.code for m in members})))

@@ -114,12 +114,11 @@ def test_variant_group_leaves_the_rest_of_the_notebook_intact(graded_class, assi
     every function but the wrong variants and those whose tests reach them keeps full
     points, the correct variants' included (a crash or leak from one variant would show
     here)."""
-    functions = wrong
     deps = dependencies(assignment)
     scores = graded_class.scores(student, assignment)
     assert scores, f"{student} was not graded: {_explain(graded_class, student, assignment)}"
     for function, (points, possible) in scores.items():
-        if function in functions or deps.get(function, set()) & set(functions):
+        if function in wrong or deps.get(function, set()) & set(wrong):
             continue
         assert points == possible, f"{function} lost points in {student}: {scores}"
 
